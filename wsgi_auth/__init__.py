@@ -1,0 +1,56 @@
+"""wsgi_auth: the lesson's login flow as a WSGI application with no framework.
+
+``create_app()`` returns a plain WSGI callable::
+
+    from wsgi_auth import create_app
+    app = create_app()                      # settings from WSGI_AUTH_* variables
+    app = create_app(database="t.sqlite3")  # or by name, for tests
+"""
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import ConfigError, Settings, load_settings
+from .errors import ErrorMiddleware
+from .middleware.access_log import AccessLogMiddleware
+from .middleware.authentication import TokenAuthMiddleware
+from .middleware.cors import CORSMiddleware, OriginPolicy
+from .middleware.csrf import CSRFMiddleware
+from .middleware.static import StaticFiles
+from .routing import Router
+from .store import Store
+from .throttle import Throttle
+
+__all__ = ["create_app", "App", "ConfigError", "Settings"]
+
+
+class App:
+    """The WSGI application and the context its handlers share: settings, store, throttle, clock."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.clock = settings.clock
+        self.store = Store(settings.database)
+        self.throttle = Throttle(self.store, self.clock)
+        policy = OriginPolicy(settings.allowed_origins)
+
+        # The order a request meets them, outermost first.
+        app = Router(self)                                     # method + path -> handler, 401/403 by route
+        app = TokenAuthMiddleware(app, self.store, settings)   # cookie -> JWT -> current user (token_required)
+        app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
+        app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
+        app = ErrorMiddleware(app)                             # HTTPError -> JSON body; anything else -> 500
+        app = CORSMiddleware(app, policy)                      # preflight; CORS headers on every answer
+        app = AccessLogMiddleware(app, settings.access_log, settings.log_format)  # one line per request
+        if settings.trusted_proxies:
+            # Only behind proxies we were told about: their X-Forwarded-For/-Proto/-Host say who the client is.
+            app = ProxyFix(app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies,
+                           x_host=settings.trusted_proxies)  # fmt: skip
+        self.wsgi = app
+
+    def __call__(self, environ, start_response):
+        return self.wsgi(environ, start_response)
+
+
+def create_app(**overrides) -> App:
+    """The configured WSGI application; ``overrides`` take the settings by lower-case name."""
+    return App(load_settings(**overrides))

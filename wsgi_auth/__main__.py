@@ -1,0 +1,135 @@
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``.
+
+Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
+command works on the service's database. Exit status 0 on success; otherwise a
+one-line message on stderr and a non-zero status.
+"""
+
+import argparse
+import getpass
+import json
+import sys
+
+from . import passwords, validation
+from .config import ConfigError, load_settings
+from .errors import HTTPError
+from .store import Store
+
+
+class CommandError(Exception):
+    """A one-line message for stderr, with exit status 1."""
+
+
+def read_password(prompt: str = "Password: ") -> str:
+    """From stdin when it is not a terminal (scripts, pipes), else prompted twice."""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(prompt)
+        if getpass.getpass("Repeat password: ") != password:
+            raise CommandError("the two passwords differ")
+    try:
+        return validation.password({"password": password})
+    except HTTPError as error:
+        raise CommandError(error.message) from None
+
+
+def checked(check, field: str, value):
+    try:
+        return check({field: value})
+    except HTTPError as error:
+        raise CommandError(error.message) from None
+
+
+def cmd_add(store: Store, settings, args) -> str:
+    uid = checked(validation.uid, "uid", args.uid)
+    name = checked(validation.name, "name", args.name)
+    email = checked(validation.email, "email", args.email)
+    role = checked(validation.role, "role", args.role)
+    password = read_password()
+    user = store.create_user(uid, name, email, passwords.hash_password(password, settings.bcrypt_rounds), settings.clock(), role)
+    if user is None:
+        raise CommandError(f"uid {uid} is already taken")
+    return f"added {user['uid']} ({user['role']}, id {user['id']})"
+
+
+def cmd_list(store: Store, settings, args) -> str:
+    users, _ = store.list_users(10**9, 0)
+    if args.json:
+        return json.dumps(users, indent=2)
+    lines = [f"{'uid':<39}  {'role':<5}  {'name'}"]
+    lines += [f"{u['uid']:<39}  {u['role']:<5}  {u['name']}" for u in users]
+    return "\n".join(lines)
+
+
+def cmd_set_role(store: Store, settings, args) -> str:
+    role = checked(validation.role, "role", args.role)
+    if not store.set_role(args.uid, role):
+        raise CommandError(f"no user {args.uid}")
+    return f"{args.uid} is now {role}"
+
+
+def cmd_set_password(store: Store, settings, args) -> str:
+    user = store.user(args.uid)
+    if user is None:
+        raise CommandError(f"no user {args.uid}")
+    password = read_password("New password: ")
+    store.set_password(user["id"], passwords.hash_password(password, settings.bcrypt_rounds))
+    return f"password of {user['uid']} changed; every token issued before is revoked"
+
+
+def cmd_delete(store: Store, settings, args) -> str:
+    if not store.delete_user(args.uid):
+        raise CommandError(f"no user {args.uid}")
+    return f"deleted {args.uid}; their tokens stop working at once"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.")
+    groups = parser.add_subparsers(dest="group", required=True)
+    user = groups.add_parser("user", help="manage users", description="Manage users in the service's database.")
+    commands = user.add_subparsers(dest="command", required=True)
+
+    add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)")
+    add.add_argument("uid")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email")
+    add.add_argument("--role", default="User", help="User (default) or Admin")
+    add.set_defaults(run=cmd_add)
+
+    list_ = commands.add_parser("list", help="list users")
+    list_.add_argument("--json", action="store_true", help="print JSON")
+    list_.set_defaults(run=cmd_list)
+
+    set_role = commands.add_parser("set-role", help="make a user an Admin or a User")
+    set_role.add_argument("uid")
+    set_role.add_argument("role", help="User or Admin")
+    set_role.set_defaults(run=cmd_set_role)
+
+    set_password = commands.add_parser("set-password", help="set a user's password (revokes their tokens)")
+    set_password.add_argument("uid")
+    set_password.set_defaults(run=cmd_set_password)
+
+    delete = commands.add_parser("delete", help="delete a user")
+    delete.add_argument("uid")
+    delete.set_defaults(run=cmd_delete)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(access_log=False)
+        store = Store(settings.database)
+        print(args.run(store, settings, args))
+    except (CommandError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

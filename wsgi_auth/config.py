@@ -1,0 +1,172 @@
+"""Settings: read from the environment (``WSGI_AUTH_*``) or passed to ``create_app(**overrides)``.
+
+Every setting is checked once, at start, so a mistake stops the service with a
+clear message instead of surfacing as a 500 on the first request.
+"""
+
+import dataclasses
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Callable, TextIO
+
+ENV_PREFIX = "WSGI_AUTH_"
+MIN_KEY_BYTES = 32
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database: str
+    secret_key: bytes
+    previous_secret_key: bytes | None
+    allowed_origins: tuple[str, ...]
+    cookie_name: str
+    cookie_secure: bool
+    token_ttl: int
+    bcrypt_rounds: int
+    max_body: int
+    trusted_proxies: int
+    access_log: TextIO | None
+    log_format: str
+    clock: Callable[[], float]
+    public_dir: str
+
+    @property
+    def cookie_samesite(self) -> str:
+        # SameSite=None is only accepted by browsers together with Secure.
+        return "None" if self.cookie_secure else "Lax"
+
+
+def _env(name: str, overrides: dict, default):
+    if name in overrides:
+        return overrides.pop(name)
+    return os.environ.get(ENV_PREFIX + name.upper(), default)
+
+
+def _int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be between {low} and {high}, not {number}")
+    return number
+
+
+def _bool(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be 1 or 0, not {value!r}")
+
+
+def _key(name: str, value) -> bytes:
+    key = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"{ENV_PREFIX}{name.upper()} is {len(key)} bytes; an HS256 key needs at least "
+            f"{MIN_KEY_BYTES} random bytes (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return key
+
+
+def load_or_create_secret_key(path: Path) -> bytes:
+    """The generated key: 32 random bytes in ``instance/secret_key``, mode 0600.
+
+    Written to a private temporary file and linked into place, so several
+    workers starting at once all end up reading the same key.
+    """
+    try:
+        return _key("secret_key", path.read_bytes())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(MIN_KEY_BYTES))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker won the race; use its key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _key("secret_key", path.read_bytes())
+
+
+def _origins(value) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    origins = []
+    for item in items:
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "*" in rest:
+            raise ConfigError(
+                f"{ENV_PREFIX}ALLOWED_ORIGINS: {item.strip()!r} is not an origin like http://localhost:4100"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+def _access_log(value) -> TextIO | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return sys.stderr
+    if hasattr(value, "write"):
+        return value
+    return sys.stderr if _bool("access_log", value) else None
+
+
+def load_settings(**overrides) -> Settings:
+    """Build the settings from ``overrides`` first, then the environment, then the defaults."""
+    overrides = dict(overrides)
+    database = str(_env("database", overrides, "instance/wsgi_auth.sqlite3"))
+    raw_key = _env("secret_key", overrides, None)
+    secret_key = (
+        load_or_create_secret_key(Path("instance") / "secret_key") if raw_key in (None, "") else _key("secret_key", raw_key)
+    )
+    raw_previous = _env("previous_secret_key", overrides, None)
+    previous = None if raw_previous in (None, "") else _key("previous_secret_key", raw_previous)
+    log_format = str(_env("log_format", overrides, "text"))
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"{ENV_PREFIX}LOG_FORMAT must be text or json, not {log_format!r}")
+    cookie_name = str(_env("cookie_name", overrides, "jwt_python_flask"))
+    if not cookie_name or not all(c.isascii() and (c.isalnum() or c in "_-.") for c in cookie_name):
+        raise ConfigError(f"{ENV_PREFIX}COOKIE_NAME must be letters, digits, '_', '-' or '.', not {cookie_name!r}")
+    clock = overrides.pop("clock", time.time)
+    settings = Settings(
+        database=database,
+        secret_key=secret_key,
+        previous_secret_key=previous,
+        allowed_origins=_origins(_env("allowed_origins", overrides, "http://localhost:4100,http://127.0.0.1:4100")),
+        cookie_name=cookie_name,
+        cookie_secure=_bool("cookie_secure", _env("cookie_secure", overrides, "1")),
+        token_ttl=_int("token_ttl", _env("token_ttl", overrides, 3600), 60, 30 * 24 * 3600),
+        bcrypt_rounds=_int("bcrypt_rounds", _env("bcrypt_rounds", overrides, 12), 4, 20),
+        max_body=_int("max_body", _env("max_body", overrides, 65536), 1024, 64 * 1024 * 1024),
+        trusted_proxies=_int("trusted_proxies", _env("trusted_proxies", overrides, 0), 0, 10),
+        access_log=_access_log(_env("access_log", overrides, True)),
+        log_format=log_format,
+        clock=clock,
+        public_dir=str(_env("public_dir", overrides, PROJECT_DIR / "public")),
+    )
+    if overrides:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
+    return settings

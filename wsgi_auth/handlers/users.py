@@ -1,0 +1,110 @@
+"""Users: sign up, read and change yourself, and the Admin's user management."""
+
+from .. import passwords, validation
+from ..errors import HTTPError
+from ..http import Request, Response, read_json_object
+from .auth import issue_cookie
+
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+
+
+def signup(request: Request, app) -> Response:
+    body = read_json_object(request.environ, app.settings.max_body)
+    uid = validation.uid(body)
+    name = validation.name(body)
+    password = validation.password(body)
+    email = validation.email(body)
+    # A "role" in the body is ignored: every new account is a User.
+    app.throttle.check_signup(request.remote_addr)
+    app.throttle.signed_up(request.remote_addr)
+    password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
+    user = app.store.create_user(uid, name, email, password_hash, app.clock())
+    if user is None:
+        raise HTTPError(409, f"uid {uid} is already taken")
+    return Response.json(user, 201)
+
+
+def me(request: Request, app) -> Response:
+    return Response.json(request.user)
+
+
+def update_me(request: Request, app) -> Response:
+    """Change your name or email; or your password, which needs the current one."""
+    body = read_json_object(request.environ, app.settings.max_body)
+    user = request.user
+    changes = {}
+    if "name" in body:
+        changes["name"] = validation.name(body)
+    if "email" in body:
+        changes["email"] = validation.email(body)
+    new_password = validation.password(body) if "password" in body else None
+    if new_password is None and not changes:
+        raise HTTPError(400, "Send name, email, or password with current_password")
+    if new_password is not None:
+        current = validation.string_field(body, "current_password")
+        uid_key = user["uid"].lower()
+        app.throttle.check_login(uid_key, request.remote_addr)
+        if not passwords.check_password(current, app.store.password_hash(user["id"]) or ""):
+            app.throttle.login_failed(uid_key, request.remote_addr)  # counts as a failed login
+            raise HTTPError(403, "current_password is wrong")
+    updated = app.store.update_user(user["uid"], changes)
+    if updated is None:
+        raise HTTPError(401, "Invalid or expired authentication token")
+    response = Response.json(updated)
+    if new_password is not None:
+        token_version = app.store.set_password(user["id"], passwords.hash_password(new_password, app.settings.bcrypt_rounds))
+        # Every other token of this user is now outdated; this session gets a fresh cookie.
+        app.store.revoke(request.claims["jti"], request.claims["exp"])
+        issue_cookie(app, response, updated, token_version)
+    return response
+
+
+def _positive_int(request: Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        raise HTTPError(400, f"{name} must be a positive whole number")
+    return int(raw)
+
+
+def list_(request: Request, app) -> Response:
+    page = _positive_int(request, "page", 1)
+    per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    users, total = app.store.list_users(per_page, (page - 1) * per_page)
+    return Response.json(
+        {"message": f"{len(users)} of {total} users", "data": users, "page": page, "per_page": per_page, "total": total}
+    )
+
+
+def _target(request: Request) -> str:
+    uid = request.params["uid"]
+    if not validation.is_uid(uid):
+        raise HTTPError(404, "No such user")
+    return uid
+
+
+def update(request: Request, app) -> Response:
+    uid = _target(request)
+    body = read_json_object(request.environ, app.settings.max_body)
+    changes = {}
+    if "name" in body:
+        changes["name"] = validation.name(body)
+    if "email" in body:
+        changes["email"] = validation.email(body)
+    if "role" in body:
+        changes["role"] = validation.role(body)
+    if not changes:
+        raise HTTPError(400, "Send any of name, email, role")
+    user = app.store.update_user(uid, changes)
+    if user is None:
+        raise HTTPError(404, f"No user {uid}")
+    return Response.json(user)
+
+
+def delete(request: Request, app) -> Response:
+    uid = _target(request)
+    if not app.store.delete_user(uid):
+        raise HTTPError(404, f"No user {uid}")
+    return Response.no_content()

@@ -1,0 +1,175 @@
+"""The request and response, as thin as WSGI allows.
+
+A :class:`Request` reads straight from the WSGI ``environ`` (PEP 3333), so every
+HTTP detail the lesson talks about is one visible line: the cookie header, the
+``Origin``, the ``Content-Type``, the body. A :class:`Response` is a status, a
+list of headers and the body bytes.
+"""
+
+import json
+from http import HTTPStatus
+from urllib.parse import parse_qsl
+
+from werkzeug.http import parse_options_header
+
+STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+JSON_HEADERS = (
+    ("Content-Type", "application/json"),
+    # API answers carry user data: no cache, shared or private, may keep them.
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+MAX_JSON_DEPTH = 32
+
+
+class Request:
+    """One HTTP request, read lazily from the WSGI environ."""
+
+    __slots__ = ("environ", "method", "path", "params", "_query")
+
+    def __init__(self, environ: dict, params: dict | None = None):
+        self.environ = environ
+        self.method = environ["REQUEST_METHOD"]
+        self.path = environ.get("PATH_INFO", "") or "/"
+        self.params = params or {}  # values captured from the route, e.g. <uid>
+        self._query = None
+
+    @property
+    def user(self) -> dict | None:
+        """The current user (the lesson's ``g.current_user``), set by the authentication middleware."""
+        return self.environ.get("wsgi_auth.user")
+
+    @property
+    def claims(self) -> dict | None:
+        """The decoded claims of the token that signed this request in."""
+        return self.environ.get("wsgi_auth.claims")
+
+    @property
+    def remote_addr(self) -> str:
+        return self.environ.get("REMOTE_ADDR") or "unknown"
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            self._query = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        return self._query
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """A request header by its HTTP name, e.g. ``header("X-Origin")``."""
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        return self.environ.get(key, default)
+
+
+def own_origin(environ: dict) -> str:
+    """The app's own origin, ``scheme://Host``, which is always allowed."""
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}".lower()
+
+
+def cookie_value(environ: dict, name: str) -> str | None:
+    """The first cookie called ``name`` in the ``Cookie`` header (browsers send the most specific first)."""
+    header = environ.get("HTTP_COOKIE")
+    if not header:
+        return None
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """``application/json``, parameters such as ``; charset=utf-8`` allowed."""
+    if not value:
+        return False
+    mimetype, options = parse_options_header(value)
+    return mimetype == "application/json" and options.get("charset", "utf-8").lower() in ("utf-8", "utf8")
+
+
+def _depth(value, level: int = 1) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json_object(environ: dict, max_body: int) -> dict:
+    """The request body as a JSON object, or an ``HTTPError`` that says what is wrong with it.
+
+    413 is decided from ``Content-Length`` before a byte is read; the body is never
+    read past ``max_body``. Then 400 for an empty body, 415 for a body that is not
+    ``application/json``, 400 for bytes that are not UTF-8, JSON that does not parse
+    (NaN and Infinity included), nests too deeply or is not an object.
+    """
+    from .errors import HTTPError
+
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    if raw_length:
+        if not raw_length.isdigit():
+            raise HTTPError(400, "Content-Length must be a number")
+        if int(raw_length) > max_body:
+            raise HTTPError(413, f"Request body is larger than {max_body} bytes")
+        body = environ["wsgi.input"].read(int(raw_length)) if int(raw_length) else b""
+    else:
+        stream = environ.get("wsgi.input")
+        body = stream.read(max_body + 1) if stream is not None else b""
+        if len(body) > max_body:
+            raise HTTPError(413, f"Request body is larger than {max_body} bytes")
+    if not body:
+        raise HTTPError(400, "Request body must be a JSON object")
+    if not is_json_content_type(environ.get("CONTENT_TYPE")):
+        raise HTTPError(415, "Request body must be JSON (Content-Type: application/json)")
+    try:
+        value = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise HTTPError(400, "Request body is not valid UTF-8") from None
+    except RecursionError:
+        raise HTTPError(400, "Request body nests too deeply") from None
+    except ValueError:
+        raise HTTPError(400, "Request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise HTTPError(400, "Request body must be a JSON object")
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise HTTPError(400, "Request body nests too deeply")
+    return value
+
+
+class Response:
+    """A status, headers and a body; calling it answers a WSGI request."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, body: bytes = b"", status: int = 200, headers: list[tuple[str, str]] | None = None):
+        self.body = body
+        self.status = status
+        self.headers = headers if headers is not None else []
+
+    @classmethod
+    def json(cls, data, status: int = 200) -> "Response":
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return cls(body, status, list(JSON_HEADERS))
+
+    @classmethod
+    def no_content(cls) -> "Response":
+        return cls(b"", 204, [("Cache-Control", "no-store")])
+
+    def set_cookie(self, name: str, value: str, *, max_age: int, secure: bool, samesite: str) -> None:
+        """The lesson's cookie: httpOnly (no JavaScript can read it), Path=/, no Domain."""
+        attributes = f"; Max-Age={max_age}; Path=/; HttpOnly" + ("; Secure" if secure else "") + f"; SameSite={samesite}"
+        self.headers.append(("Set-Cookie", f"{name}={value}{attributes}"))
+
+    def __call__(self, environ, start_response):
+        body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else self.body
+        headers = self.headers
+        if self.status != 204:
+            headers.append(("Content-Length", str(len(self.body))))
+        start_response(STATUS_LINES[self.status], headers)
+        return [body]

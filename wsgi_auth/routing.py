@@ -1,0 +1,77 @@
+"""The route table: who may call what, at a glance, as in the endpoint table of API.md.
+
+The router finds the handler for method + path, checks the route's access
+(the lesson's ``token_required(roles)``: 401 when nobody is signed in, 403 for a
+non-Admin on an Admin route) and calls it. An unknown path is 404; a known path
+with another method is 405 with an ``Allow`` header.
+"""
+
+import re
+
+from .errors import HTTPError
+from .handlers import auth, meta, users
+from .http import Request, Response
+from .middleware.authentication import TOKEN_STATE
+
+ANYONE, SIGNED_IN, ADMIN = "anyone", "signed in", "Admin"
+
+ROUTES = [
+    ("POST",   "/api/authenticate",  auth.login,        ANYONE),
+    ("DELETE", "/api/authenticate",  auth.logout,       SIGNED_IN),
+    ("GET",    "/api/id",            users.me,          SIGNED_IN),
+    ("GET",    "/api/data",          meta.data,         SIGNED_IN),
+    ("POST",   "/api/user",          users.signup,      ANYONE),
+    ("PUT",    "/api/user",          users.update_me,   SIGNED_IN),
+    ("GET",    "/api/users",         users.list_,       ADMIN),
+    ("PUT",    "/api/users/<uid>",   users.update,      ADMIN),
+    ("DELETE", "/api/users/<uid>",   users.delete,      ADMIN),
+    ("GET",    "/api/health",        meta.health,       ANYONE),
+    ("GET",    "/api/openapi.json",  meta.openapi,      ANYONE),
+]  # fmt: skip
+
+MISSING_TOKEN = "Authentication token is missing"
+INVALID_TOKEN = "Invalid or expired authentication token"
+
+
+def _compile(path: str) -> re.Pattern:
+    """``/api/users/<uid>`` becomes a regex with a named group for the one path segment."""
+    return re.compile(re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", path) + r"\Z")
+
+
+class Router:
+    def __init__(self, app, routes=ROUTES):
+        self.app = app
+        self.exact: dict[str, dict] = {}  # path -> {method: (handler, access)}
+        templates: dict[str, dict] = {}  # "/api/users/<uid>" -> {method: (handler, access)}
+        for method, path, handler, access in routes:
+            table = templates if "<" in path else self.exact
+            table.setdefault(path, {})[method] = (handler, access)
+        self.patterns = [(_compile(path), methods) for path, methods in templates.items()]
+
+    def match(self, path: str) -> tuple[dict, dict]:
+        methods = self.exact.get(path)
+        if methods is not None:
+            return methods, {}
+        for pattern, methods in self.patterns:
+            found = pattern.match(path)
+            if found:
+                return methods, found.groupdict()
+        raise HTTPError(404, f"No API endpoint at {path}" if len(path) < 100 and path.isprintable() else "No such API endpoint")
+
+    def __call__(self, environ, start_response):
+        methods, params = self.match(environ.get("PATH_INFO", ""))
+        method = environ["REQUEST_METHOD"]
+        if method not in methods:
+            allow = ", ".join(sorted(methods) + ["OPTIONS"])
+            if method == "OPTIONS":  # not a preflight (CORS answered those): just say what is allowed
+                return Response(b"", 204, [("Allow", allow)])(environ, start_response)
+            raise HTTPError(405, f"{method} is not allowed here; use {allow}", [("Allow", allow)])
+        handler, access = methods[method]
+        request = Request(environ, params)
+        if access is not ANYONE:
+            # token_required: a signed-in user (401 otherwise), and for Admin routes the role (403).
+            if request.user is None:
+                raise HTTPError(401, MISSING_TOKEN if environ.get(TOKEN_STATE) == "missing" else INVALID_TOKEN)
+            if access is ADMIN and request.user["role"] != "Admin":
+                raise HTTPError(403, "Admins only")
+        return handler(request, self.app)(environ, start_response)

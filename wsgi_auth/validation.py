@@ -1,0 +1,78 @@
+"""What a uid, a password, a name, an email and a role may be; a 400 naming the field otherwise."""
+
+import re
+
+from .errors import HTTPError
+from .passwords import MAX_LENGTH, MIN_LENGTH
+
+# A GitHub-style login: 1 to 39 ASCII letters and digits, single hyphens inside.
+UID_PATTERN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}", re.ASCII)
+UID_RULE = "uid must be 1 to 39 ASCII letters or digits, with single hyphens only between them"
+EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", re.ASCII)
+ROLES = ("User", "Admin")
+NAME_MAX = 100
+
+
+def is_uid(value) -> bool:
+    return isinstance(value, str) and len(value) <= 39 and UID_PATTERN.fullmatch(value) is not None
+
+
+def _encodable(value) -> bool:
+    """A str that can be stored and sent back as UTF-8 (JSON allows lone surrogates; UTF-8 does not)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(value) -> bool:
+    """Encodable, and without control characters (a name is shown on pages and in tables)."""
+    return _encodable(value) and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
+
+
+def uid(body: dict) -> str:
+    value = body.get("uid")
+    if not is_uid(value):
+        raise HTTPError(400, UID_RULE)
+    return value
+
+
+def password(body: dict, field: str = "password") -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not MIN_LENGTH <= len(value) <= MAX_LENGTH or not _encodable(value):
+        raise HTTPError(400, f"{field} must be a string of {MIN_LENGTH} to {MAX_LENGTH} characters")
+    return value
+
+
+def name(body: dict) -> str:
+    value = body.get("name")
+    if not _text(value) or not value.strip() or len(value) > NAME_MAX:
+        raise HTTPError(400, f"name must be a string of 1 to {NAME_MAX} characters")
+    return value.strip()
+
+
+def email(body: dict) -> str | None:
+    value = body.get("email")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
+        raise HTTPError(400, "email must be an address like name@example.com, or null")
+    return value
+
+
+def role(body: dict) -> str:
+    value = body.get("role")
+    if value not in ROLES:
+        raise HTTPError(400, "role must be User or Admin")
+    return value
+
+
+def string_field(body: dict, field: str):
+    """For login: the field must be there and be a string; what it holds is checked against the database."""
+    value = body.get(field)
+    if not isinstance(value, str):
+        raise HTTPError(400, f"{field} is missing or not a string")
+    return value
