@@ -20,6 +20,7 @@ JSON_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
 )
 MAX_JSON_DEPTH = 32
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Request:
@@ -154,7 +155,7 @@ class Response:
 
     @classmethod
     def json(cls, data, status: int = 200) -> "Response":
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _encode_json(data).encode("utf-8")
         return cls(body, status, list(JSON_HEADERS))
 
     @classmethod

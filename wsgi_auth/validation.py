@@ -58,7 +58,8 @@ def email(body: dict) -> str | None:
     value = body.get("email")
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
+    # _text: a lone surrogate cannot be stored (it was a 500), and control characters do not belong in an address.
+    if not _text(value) or len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
         raise HTTPError(400, "email must be an address like name@example.com, or null")
     return value
 
