@@ -51,12 +51,12 @@ def _env(name: str, overrides: dict, default):
 
 
 def _int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
-    try:
+    if type(value) is int:
+        number = value
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}") from None
+    else:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
     if not low <= number <= high:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be between {low} and {high}, not {number}")
     return number
