@@ -1,0 +1,106 @@
+"""Fixtures for the WebTest request tests.
+
+Each test gets its own app on its own sqlite file (``tmp_path``), a fixed
+64-character key, cheap bcrypt (4 rounds) and a fake clock it can move, so
+expiry and throttling windows are tested without sleeping.
+"""
+
+import os
+import sys
+import time
+
+import pytest
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(TESTS_DIR)
+for path in (TESTS_DIR, REPO_DIR):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from helpers import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, login, new_client, signup  # noqa: E402
+
+
+class FakeClock:
+    """Stands in for ``time.time``: the app calls it; the test moves it with ``advance``."""
+
+    def __init__(self, now=None):
+        self.now = float(int(time.time()) if now is None else now)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    """Settings come from the test, never from whoever runs pytest."""
+    for name in list(os.environ):
+        if name.startswith("WSGI_AUTH_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path, clock):
+    return {
+        "database": str(tmp_path / "wsgi_auth.sqlite3"),
+        "secret_key": SECRET_KEY,
+        "bcrypt_rounds": 4,
+        "allowed_origins": ",".join(ALLOWED_ORIGINS),
+        "access_log": False,
+        "clock": clock,
+    }
+
+
+@pytest.fixture
+def make_app(settings):
+    """``make_app(**overrides)``: another app with the test's settings, changed where told."""
+    from wsgi_auth import create_app
+
+    def _make(**overrides):
+        return create_app(**{**settings, **overrides})
+
+    return _make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return new_client(app)
+
+
+@pytest.fixture
+def make_client(app):
+    """``make_client(**extra_environ)``: another browser on the same app, with its own cookie jar."""
+
+    def _make(target=None, **extra_environ):
+        return new_client(target or app, **extra_environ)
+
+    return _make
+
+
+@pytest.fixture
+def signed_in(client):
+    """``client`` signed in as the ordinary user ``alice``; returns the login response."""
+    signup(client, "alice", name="Alice")
+    return login(client, "alice")
+
+
+@pytest.fixture
+def admin_client(app):
+    """A separate browser signed in as ``admin``, made Admin through the store as the design says."""
+    admin = new_client(app)
+    signup(admin, "admin", name="The Admin")
+    assert app.store.set_role("admin", "Admin") is True
+    login(admin, "admin", PASSWORD)
+    return admin

@@ -1,0 +1,151 @@
+"""The admin CLI, ``python -m wsgi_auth user ...``, run as an operator would, checked through the API."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from helpers import PASSWORD, SECRET_KEY, assert_user, login, new_client
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def cli(tmp_path, settings):
+    """``cli("user", "add", ..., stdin=...)`` -> CompletedProcess, on the test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
+    env.update(
+        WSGI_AUTH_DATABASE=settings["database"],
+        WSGI_AUTH_SECRET_KEY=SECRET_KEY,
+        WSGI_AUTH_BCRYPT_ROUNDS="4",
+        PYTHONPATH=REPO_DIR + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+
+    def run(*args, stdin="", extra_env=None):
+        return subprocess.run(
+            [sys.executable, "-m", "wsgi_auth", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, **(extra_env or {})},
+            timeout=60,
+        )
+
+    return run
+
+
+def ok(result):
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def failed(result):
+    """Non-zero exit with exactly one line on stderr, and no traceback."""
+    assert result.returncode != 0, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and lines[0].strip()
+    return lines[0]
+
+
+def add(cli, uid, password=PASSWORD, *extra):
+    return ok(cli("user", "add", uid, "--name", f"Name of {uid}", *extra, stdin=password + "\n"))
+
+
+def test_user_add_reads_password_from_stdin_and_user_can_sign_in(cli, app):
+    add(cli, "alice")
+    client = new_client(app)
+    body = login(client, "alice", PASSWORD).json
+    assert_user(body["data"], uid="alice", name="Name of alice", role="User")
+
+
+def test_user_add_with_admin_role_and_email(cli, app):
+    add(cli, "boss", PASSWORD, "--role", "Admin", "--email", "boss@example.test")
+    client = new_client(app)
+    login(client, "boss")
+    assert_user(client.get("/api/id").json, uid="boss", role="Admin", email="boss@example.test")
+    assert client.get("/api/users").status_int == 200
+
+
+def test_user_list_shows_every_user(cli, app):
+    add(cli, "alice")
+    add(cli, "bob", PASSWORD, "--role", "Admin")
+    out = ok(cli("user", "list")).stdout
+    assert "alice" in out and "bob" in out and "Admin" in out
+    assert "$2b$" not in out
+
+
+def test_user_set_role_changes_the_role(cli, app):
+    add(cli, "alice")
+    ok(cli("user", "set-role", "alice", "Admin"))
+    client = new_client(app)
+    login(client, "alice")
+    assert client.get("/api/id").json["role"] == "Admin"
+    ok(cli("user", "set-role", "ALICE", "User"))
+    assert client.get("/api/id").json["role"] == "User"
+
+
+def test_user_set_password_replaces_the_password(cli, app):
+    add(cli, "alice")
+    client = new_client(app)
+    login(client, "alice")
+    ok(cli("user", "set-password", "alice", stdin="a brand new pw\n"))
+    login(new_client(app), "alice", PASSWORD, status=401)
+    login(new_client(app), "alice", "a brand new pw")
+    # Like a password change over the API, the old sessions end.
+    assert client.get("/api/id", expect_errors=True).status_int == 401
+
+
+def test_user_delete_removes_the_account_and_its_sessions(cli, app):
+    add(cli, "alice")
+    client = new_client(app)
+    login(client, "alice")
+    ok(cli("user", "delete", "alice"))
+    assert client.get("/api/id", expect_errors=True).status_int == 401
+    login(new_client(app), "alice", status=401)
+    assert "alice" not in ok(cli("user", "list")).stdout
+
+
+def test_cli_user_is_the_same_account_as_an_api_signup(cli, app):
+    client = new_client(app)
+    client.post_json("/api/user", {"uid": "carol", "password": PASSWORD, "name": "Carol"}, status=201)
+    assert "carol" in ok(cli("user", "list")).stdout
+    failed(cli("user", "add", "CAROL", "--name", "X", stdin=PASSWORD + "\n"))
+
+
+@pytest.mark.parametrize("args", [
+    ("user", "set-role", "nobody", "Admin"),
+    ("user", "delete", "nobody"),
+    ("user", "set-password", "nobody"),
+])
+def test_unknown_uid_exits_non_zero_with_one_line(cli, args):
+    line = failed(cli(*args, stdin="a brand new pw\n"))
+    assert "nobody" in line
+
+
+def test_duplicate_add_exits_non_zero(cli, app):
+    add(cli, "alice")
+    failed(cli("user", "add", "alice", "--name", "Again", stdin="another password\n"))
+    failed(cli("user", "add", "Alice", "--name", "Again", stdin="another password\n"))
+    login(new_client(app), "alice", PASSWORD)
+
+
+@pytest.mark.parametrize("uid, password", [("bad uid", PASSWORD), ("x-", PASSWORD), ("alice", "short"),
+                                           ("alice", "")])
+def test_invalid_add_exits_non_zero(cli, app, uid, password):
+    failed(cli("user", "add", uid, "--name", "N", stdin=password + "\n"))
+    assert "alice" not in ok(cli("user", "list")).stdout
+
+
+def test_invalid_role_exits_non_zero(cli):
+    add(cli, "alice")
+    failed(cli("user", "set-role", "alice", "Superuser"))
+
+
+def test_short_secret_key_exits_non_zero_with_clear_message(cli):
+    result = cli("user", "list", extra_env={"WSGI_AUTH_SECRET_KEY": "too short"})
+    line = failed(result)
+    assert "SECRET_KEY" in line.upper()

@@ -1,0 +1,217 @@
+"""Throttling: failed logins per uid (5 in 15 minutes) and per client address (50), signups per address
+(100 an hour). Time moves only when the test moves the fake clock."""
+
+import re
+
+from helpers import (
+    LOGIN_FAILED,
+    PASSWORD,
+    assert_error,
+    login,
+    retry_after,
+    set_cookies,
+    signup,
+)
+
+WINDOW = 15 * 60
+WRONG = "wrong password"
+
+
+def fail(client, uid, times=1, **kwargs):
+    for _ in range(times):
+        resp = login(client, uid, WRONG, status=401, **kwargs)
+        assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+
+
+def assert_throttled(resp):
+    body = assert_error(resp, 429, "Too many requests")
+    seconds = retry_after(resp)
+    assert 0 < seconds <= WINDOW
+    match = re.fullmatch(r"Too many failed logins\b[^;]*; try again in (\d+) seconds\.?", body["message"])
+    assert match, body["message"]
+    assert abs(int(match.group(1)) - seconds) <= 1
+    assert not set_cookies(resp)
+    return seconds
+
+
+# --- per uid --------------------------------------------------------------------------
+
+
+def test_five_failures_then_429_with_retry_after(client):
+    signup(client, "toby")
+    fail(client, "toby", 5)
+    resp = login(client, "toby", WRONG, status=429)
+    assert assert_throttled(resp) == WINDOW
+
+
+def test_right_password_is_refused_while_locked(client):
+    signup(client, "toby")
+    fail(client, "toby", 5)
+    resp = login(client, "toby", PASSWORD, status=429)
+    assert_throttled(resp)
+    assert "jwt_python_flask" not in client.cookies
+
+
+def test_four_failures_do_not_lock(client):
+    signup(client, "toby")
+    fail(client, "toby", 4)
+    login(client, "toby", PASSWORD)
+
+
+def test_lock_lifts_when_the_window_passes(client, clock):
+    signup(client, "toby")
+    fail(client, "toby", 5)
+    login(client, "toby", PASSWORD, status=429)
+    clock.advance(WINDOW + 1)
+    login(client, "toby", PASSWORD)
+    assert client.get("/api/id").json["uid"] == "toby"
+
+
+def test_window_slides_and_retry_after_counts_from_oldest_failure(client, clock):
+    signup(client, "toby")
+    fail(client, "toby")
+    clock.advance(100)
+    fail(client, "toby", 4)
+    clock.advance(50)
+    seconds = assert_throttled(login(client, "toby", PASSWORD, status=429))
+    assert WINDOW - 150 - 1 <= seconds <= WINDOW - 150 + 1
+    clock.advance(seconds + 1)  # the first failure leaves the window; four remain
+    login(client, "toby", PASSWORD)
+
+
+def test_throttled_attempts_are_not_counted(client, clock):
+    signup(client, "toby")
+    fail(client, "toby", 5)
+    clock.advance(WINDOW - 100)
+    for _ in range(5):
+        login(client, "toby", WRONG, status=429)
+    clock.advance(101)  # past the five real failures; the throttled ones must not hold the lock
+    login(client, "toby", PASSWORD)
+
+
+def test_success_resets_the_uid_count(client):
+    signup(client, "toby")
+    fail(client, "toby", 4)
+    login(client, "toby", PASSWORD)
+    fail(client, "toby", 4)
+    login(client, "toby", PASSWORD)
+
+
+def test_uid_counting_ignores_case(client):
+    signup(client, "Toby")
+    for uid in ("Toby", "TOBY", "toby", "tOBY", "ToBy"):
+        fail(client, uid)
+    assert_throttled(login(client, "toby", PASSWORD, status=429))
+    assert_throttled(login(client, "TOBY", PASSWORD, status=429))
+
+
+def test_lock_is_per_uid(client):
+    signup(client, "toby")
+    signup(client, "bob")
+    fail(client, "toby", 5)
+    login(client, "bob", PASSWORD)
+
+
+def test_unknown_uid_failures_are_throttled_too(client):
+    fail(client, "ghost", 5)
+    assert_throttled(login(client, "ghost", WRONG, status=429))
+
+
+def test_400_is_not_counted(client):
+    signup(client, "toby")
+    for _ in range(10):
+        resp = client.post_json("/api/authenticate", {"uid": "toby"}, expect_errors=True)
+        assert_error(resp, 400, "Bad request")
+    login(client, "toby", PASSWORD)
+
+
+def test_wrong_current_password_counts_as_failed_login(client):
+    signup(client, "toby")
+    login(client, "toby")
+    for _ in range(5):
+        resp = client.put_json("/api/user", {"password": "new password!", "current_password": WRONG},
+                               expect_errors=True)
+        assert_error(resp, 403, "Forbidden")
+    resp = client.post_json("/api/authenticate", {"uid": "toby", "password": PASSWORD}, expect_errors=True)
+    assert_throttled(resp)
+
+
+# --- per client address ---------------------------------------------------------------
+
+
+def test_address_gets_429_after_50_failures(client):
+    signup(client, "toby")
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(50):
+        fail(client, f"victim{i}", extra_environ=attacker)
+    resp = login(client, "victim-new", WRONG, status=429, extra_environ=attacker)
+    assert_error(resp, 429, "Too many requests")
+    assert 0 < retry_after(resp) <= WINDOW
+    resp = login(client, "toby", PASSWORD, status=429, extra_environ=attacker)
+    assert_error(resp, 429, "Too many requests")
+    # Another address is not affected, and neither is the uid itself.
+    login(client, "toby", PASSWORD, extra_environ={"REMOTE_ADDR": "198.51.100.2"})
+
+
+def test_address_lock_lifts_after_the_window(client, clock):
+    signup(client, "toby")
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(50):
+        fail(client, f"victim{i}", extra_environ=attacker)
+    login(client, "toby", PASSWORD, status=429, extra_environ=attacker)
+    clock.advance(WINDOW + 1)
+    login(client, "toby", PASSWORD, extra_environ=attacker)
+
+
+def test_x_forwarded_for_is_ignored_without_trusted_proxies(client):
+    addr = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(50):
+        fail(client, f"victim{i}", extra_environ=addr, headers={"X-Forwarded-For": f"10.0.{i}.1"})
+    resp = login(client, "victim-new", WRONG, status=429, extra_environ=addr,
+                 headers={"X-Forwarded-For": "10.9.9.9"})
+    assert_error(resp, 429, "Too many requests")
+
+
+def test_x_forwarded_for_is_used_behind_one_trusted_proxy(make_app, make_client):
+    client = make_client(make_app(trusted_proxies=1))
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    for i in range(50):
+        fail(client, f"victim{i}", extra_environ=proxy, headers={"X-Forwarded-For": "203.0.113.7"})
+    resp = login(client, "victim-new", WRONG, status=429, extra_environ=proxy,
+                 headers={"X-Forwarded-For": "203.0.113.7"})
+    assert_error(resp, 429, "Too many requests")
+    # A different client behind the same proxy is its own address.
+    fail(client, "victim-new", extra_environ=proxy, headers={"X-Forwarded-For": "198.51.100.2"})
+
+
+# --- signups ---------------------------------------------------------------------------
+
+
+def test_signups_limited_to_100_per_address_per_hour(client, clock):
+    addr = {"REMOTE_ADDR": "203.0.113.9"}
+    for i in range(100):
+        resp = client.post_json("/api/user", {"uid": f"user{i}", "password": PASSWORD, "name": "N"},
+                                extra_environ=addr, expect_errors=True)
+        assert resp.status_int == 201, (i, resp.body)
+    resp = client.post_json("/api/user", {"uid": "user100", "password": PASSWORD, "name": "N"},
+                            extra_environ=addr, expect_errors=True)
+    assert_error(resp, 429, "Too many requests")
+    assert 0 < retry_after(resp) <= 3600
+    login(client, "user100", status=401)  # nothing was created
+    # Another address may still sign up, and the first may again after the hour.
+    resp = client.post_json("/api/user", {"uid": "other", "password": PASSWORD, "name": "N"},
+                            extra_environ={"REMOTE_ADDR": "198.51.100.2"}, expect_errors=True)
+    assert resp.status_int == 201, resp.body
+    clock.advance(3600 + 1)
+    resp = client.post_json("/api/user", {"uid": "user100", "password": PASSWORD, "name": "N"},
+                            extra_environ=addr, expect_errors=True)
+    assert resp.status_int == 201, resp.body
+
+
+def test_throttle_state_is_shared_between_apps_on_one_database(make_app, make_client):
+    first, second = make_client(make_app()), make_client(make_app())
+    signup(first, "toby")
+    fail(first, "toby", 3)
+    fail(second, "toby", 2)
+    assert_throttled(login(first, "toby", PASSWORD, status=429))
+    assert_throttled(login(second, "toby", PASSWORD, status=429))
