@@ -9,6 +9,7 @@
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import passwords
 from .config import ConfigError, Settings, load_settings
 from .errors import ErrorMiddleware
 from .middleware.access_log import AccessLogMiddleware
@@ -31,6 +32,7 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
+        passwords.waste_check("warm-up", settings.bcrypt_rounds)  # the first unknown uid costs no more than the next
         policy = OriginPolicy(settings.allowed_origins)
 
         # The order a request meets them, outermost first.
