@@ -109,3 +109,15 @@ def test_missing_file_is_404(client):
 def test_directory_is_not_listed(client):
     resp = client.get("/js/", expect_errors=True)
     assert resp.status_int == 404
+
+
+def test_symlink_out_of_public_is_404(tmp_path, make_app, make_client):
+    public = tmp_path / "pub"
+    public.mkdir()
+    (public / "index.html").write_text("<!doctype html><title>t</title>")
+    (tmp_path / "secret.txt").write_text("TOP-SECRET")
+    (public / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    client = make_client(make_app(public_dir=str(public)))
+    resp = client.get("/leak.txt", expect_errors=True)
+    assert resp.status_int == 404
+    assert b"TOP-SECRET" not in resp.body
