@@ -8,6 +8,7 @@ one-line message on stderr and a non-zero status.
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 
 from . import passwords, validation
@@ -18,6 +19,13 @@ from .store import Store
 
 class CommandError(Exception):
     """A one-line message for stderr, with exit status 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit status 2), as for every other error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (try: {self.prog} --help)\n")
 
 
 def read_password(prompt: str = "Password: ") -> str:
@@ -85,10 +93,10 @@ def cmd_delete(store: Store, settings, args) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.")
-    groups = parser.add_subparsers(dest="group", required=True)
+    parser = Parser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{user}")
     user = groups.add_parser("user", help="manage users", description="Manage users in the service's database.")
-    commands = user.add_subparsers(dest="command", required=True)
+    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,delete}")
 
     add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)")
     add.add_argument("uid")
@@ -124,6 +132,9 @@ def main(argv=None) -> int:
         print(args.run(store, settings, args))
     except (CommandError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (sqlite3.Error, OSError) as error:  # e.g. a database path that cannot be created or read
+        print(f"error: database: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -168,25 +168,38 @@ class Store:
 
     # -- throttling ----------------------------------------------------------
 
-    def failures_for_uid(self, uid_key: str, since: float) -> tuple[int, float | None]:
-        """How many failed logins for this uid since ``since``, and when the oldest of them was."""
-        return tuple(
-            self.connect()
-            .execute("SELECT COUNT(*), MIN(at) FROM login_failures WHERE uid_key = ? AND at > ?", (uid_key, since))
-            .fetchone()
-        )
+    def reserve_login_attempt(
+        self, uid_key: str | None, address: str, now: float, since: float, max_per_uid: int, max_per_address: int
+    ) -> tuple[str, float] | None:
+        """Count the recent failures and, below both limits, record this attempt as a failure, atomically.
 
-    def failures_for_address(self, address: str, since: float) -> tuple[int, float | None]:
-        return tuple(
-            self.connect()
-            .execute("SELECT COUNT(*), MIN(at) FROM login_failures WHERE address = ? AND at > ?", (address, since))
-            .fetchone()
-        )
-
-    def record_failure(self, uid_key: str | None, address: str, at: float) -> None:
-        self.connect().execute(
-            "INSERT INTO login_failures (uid_key, address, at) VALUES (?, ?, ?)", (uid_key, address, at)
-        )
+        Recorded before the password is checked, inside one write transaction, so
+        parallel guesses cannot all pass the count before any of them is recorded.
+        A success then clears the uid's rows (this one among them). Returns None, or
+        ``("uid" | "address", oldest failure time)`` when a limit is reached.
+        """
+        connection = self.connect()
+        connection.execute("BEGIN IMMEDIATE")  # one writer at a time, across threads and processes
+        try:
+            refused = None
+            for column, key, limit in (("uid_key", uid_key, max_per_uid), ("address", address, max_per_address)):
+                if key is None:
+                    continue
+                count, oldest = connection.execute(
+                    f"SELECT COUNT(*), MIN(at) FROM login_failures WHERE {column} = ? AND at > ?", (key, since)
+                ).fetchone()
+                if count >= limit:
+                    refused = ("uid" if column == "uid_key" else "address", oldest)
+                    break
+            else:
+                connection.execute(
+                    "INSERT INTO login_failures (uid_key, address, at) VALUES (?, ?, ?)", (uid_key, address, now)
+                )
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return refused
 
     def clear_failures(self, uid_key: str) -> None:
         self.connect().execute("DELETE FROM login_failures WHERE uid_key = ?", (uid_key,))

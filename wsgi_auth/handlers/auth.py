@@ -21,7 +21,7 @@ def login(request: Request, app) -> Response:
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
-    app.throttle.check_login(uid_key, address)
+    app.throttle.attempt_login(uid_key, address)
 
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
@@ -32,7 +32,7 @@ def login(request: Request, app) -> Response:
     else:
         ok = passwords.check_password(password, found[1])  # step 6
     if not ok:
-        app.throttle.login_failed(uid_key, address)
+        app.throttle.login_failed()
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
     user, _, token_version = found
@@ -46,6 +46,7 @@ def logout(request: Request, app) -> Response:
     """Revoke this token server-side (its ``jti``) and clear the cookie."""
     claims = request.claims
     app.store.revoke(claims["jti"], claims["exp"])
+    app.throttle.housekeeping()  # revoked rows go once their token has expired anyway
     s = app.settings
     response = Response.json({"message": f"Signed out {request.user['uid']}", "data": None})
     response.set_cookie(s.cookie_name, "", max_age=0, secure=s.cookie_secure, samesite=s.cookie_samesite)

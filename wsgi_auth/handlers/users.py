@@ -44,10 +44,11 @@ def update_me(request: Request, app) -> Response:
     if new_password is not None:
         current = validation.string_field(body, "current_password")
         uid_key = user["uid"].lower()
-        app.throttle.check_login(uid_key, request.remote_addr)
+        app.throttle.attempt_login(uid_key, request.remote_addr)  # a wrong one counts as a failed login
         if not passwords.check_password(current, app.store.password_hash(user["id"]) or ""):
-            app.throttle.login_failed(uid_key, request.remote_addr)  # counts as a failed login
+            app.throttle.login_failed()
             raise HTTPError(403, "current_password is wrong")
+        app.throttle.login_succeeded(uid_key)
     updated = app.store.update_user(user["uid"], changes)
     if updated is None:
         raise HTTPError(401, "Invalid or expired authentication token")

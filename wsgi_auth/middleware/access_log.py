@@ -22,7 +22,7 @@ def _safe_path(path: str) -> str:
         path = LOOKS_LIKE_JWT.sub("[token]", path)
     if not path.isprintable():  # no forged log lines through control characters
         path = path.encode("unicode_escape").decode("ascii")
-    return path
+    return path.replace(" ", "%20")  # as on the wire: one field of a text line, split on spaces
 
 
 class AccessLogMiddleware:

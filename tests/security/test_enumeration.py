@@ -1,0 +1,92 @@
+"""Account enumeration: a failed login says nothing about whether the uid exists.
+
+Same status, body and header names for an unknown uid, a uid that cannot exist and a
+wrong password; the same lockout for all of them; and comparable time at a real bcrypt cost.
+"""
+
+import statistics
+import time
+
+import pytest
+
+from .sec_support import LOGIN_FAILED, assert_error, new_client, signup
+
+VARYING_HEADERS = {"x-request-id"}  # a fresh id per response; only its value may differ
+
+
+def attempt(client, uid, password, **kwargs):
+    return client.post_json("/api/authenticate", {"uid": uid, "password": password}, expect_errors=True, **kwargs)
+
+
+def comparable(response):
+    headers = sorted(
+        (name.lower(), "" if name.lower() in VARYING_HEADERS else value) for name, value in response.headerlist
+    )
+    return response.status, response.body, headers
+
+
+@pytest.mark.parametrize("origin", [None, "http://localhost:4100", "https://evil.test"])
+def test_unknown_uid_and_wrong_password_answer_alike(sec_client, origin):
+    signup(sec_client, "alice")
+    headers = {"Origin": origin} if origin else {}
+    wrong_password = attempt(sec_client, "alice", "not her password", headers=headers)
+    unknown_uid = attempt(sec_client, "nobody", "not her password", headers=headers)
+    impossible_uid = attempt(sec_client, "no body!", "not her password", headers=headers)
+    if origin == "https://evil.test":
+        for response in (wrong_password, unknown_uid, impossible_uid):
+            assert_error(response, 403)  # login CSRF: refused before the uid is even looked at
+    else:
+        assert_error(wrong_password, 401, LOGIN_FAILED)
+    assert comparable(wrong_password) == comparable(unknown_uid) == comparable(impossible_uid)
+
+
+def test_short_and_long_passwords_answer_alike_for_known_and_unknown_uids(sec_client):
+    signup(sec_client, "alice")
+    for password in ("short", "p" * 257, ""):
+        assert comparable(attempt(sec_client, "alice", password)) == comparable(attempt(sec_client, "nobody", password))
+
+
+def test_lockout_looks_the_same_for_known_and_unknown_uids(sec_client):
+    """An attacker cannot learn which uids exist by which ones get locked."""
+    signup(sec_client, "alice")
+    for _ in range(5):
+        attempt(sec_client, "alice", "wrong password")
+        attempt(sec_client, "nobody", "wrong password")
+    known, unknown = attempt(sec_client, "alice", "wrong password"), attempt(sec_client, "nobody", "wrong password")
+    assert_error(known, 429)
+    assert comparable(known) == comparable(unknown)
+
+
+def test_case_variants_of_a_known_uid_answer_like_any_other_failure(sec_client):
+    signup(sec_client, "alice")
+    assert comparable(attempt(sec_client, "ALICE", "wrong password")) == comparable(
+        attempt(sec_client, "nobody", "wrong password")
+    )
+
+
+def _seconds_for_one_failure(client, clock, uid):
+    clock.advance(901)  # out of the lockout window, so every attempt really checks a password
+    started = time.perf_counter()
+    response = attempt(client, uid, "not the password at all")
+    elapsed = time.perf_counter() - started
+    assert response.status_int == 401
+    return elapsed
+
+
+@pytest.mark.slow
+def test_unknown_uid_costs_what_a_wrong_password_costs(sec_make_app, sec_clock):
+    """At bcrypt cost 10, medians of interleaved samples agree within 25%."""
+    app = sec_make_app(bcrypt_rounds=10)
+    client = new_client(app)
+    signup(client, "alice")
+    uids = {"known": "alice", "unknown": "nobody", "impossible": "no body!"}
+    for uid in uids.values():  # warm up every path once
+        _seconds_for_one_failure(client, sec_clock, uid)
+    samples = {kind: [] for kind in uids}
+    for _ in range(5):
+        for kind, uid in uids.items():
+            samples[kind].append(_seconds_for_one_failure(client, sec_clock, uid))
+    medians = {kind: statistics.median(times) for kind, times in samples.items()}
+    assert medians["known"] > 0.01, "bcrypt cost 10 should take well over 10 ms; is the password really checked?"
+    for kind in ("unknown", "impossible"):
+        assert abs(medians["known"] - medians[kind]) / max(medians["known"], medians[kind]) < 0.25, medians

@@ -1,0 +1,135 @@
+"""Races: many requests at once, on one app through threads and on a real waitress server.
+
+The database decides who wins (one account per uid), and sqlite's locking never surfaces as
+a 500 or a "database is locked" answer.
+"""
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .sec_support import PASSWORD, X_ORIGIN, Server, assert_error, new_client, signup
+
+
+def run_together(count, function):
+    """Run ``function(i)`` in ``count`` threads released at the same instant; their results in order."""
+    barrier = threading.Barrier(count)
+
+    def start(i):
+        barrier.wait()
+        return function(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(start, range(count)))
+
+
+def test_twenty_concurrent_signups_of_one_uid_make_one_account(sec_app):
+    def signup_once(i):
+        client = new_client(sec_app, REMOTE_ADDR=f"203.0.113.{i}")
+        uid = ("racer", "Racer", "RACER", "rAcEr")[i % 4]  # one account, ignoring case
+        body = {"uid": uid, "name": f"Racer {i}", "password": f"{PASSWORD} {i}"}
+        response = client.post_json("/api/user", body, expect_errors=True)
+        return response.status_int, response
+
+    results = run_together(20, signup_once)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * 19, statuses
+    for status, response in results:
+        if status == 409:
+            assert_error(response, 409)
+    rows = sec_app.store.connect().execute("SELECT uid FROM users WHERE uid = 'racer'").fetchall()
+    assert len(rows) == 1
+    # and the winner's password is the one that works
+    winner = next(r for s, r in results if s == 201).json["name"].split()[-1]
+    client = new_client(sec_app)
+    ok = client.post_json("/api/authenticate", {"uid": "racer", "password": f"{PASSWORD} {winner}"})
+    assert ok.status_int == 200
+
+
+def test_concurrent_logouts_and_requests_with_one_token_never_500(sec_app):
+    client = new_client(sec_app)
+    signup(client, "alice")
+    token = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
+    cookie = {"Cookie": f"jwt_python_flask={token.headers['Set-Cookie'].split(';')[0].split('=', 1)[1]}"}
+
+    def use(i):
+        c = new_client(sec_app)
+        if i % 2:
+            return c.delete("/api/authenticate", headers={**cookie, **X_ORIGIN}, expect_errors=True).status_int
+        return c.get("/api/id", headers=cookie, expect_errors=True).status_int
+
+    statuses = run_together(20, use)
+    assert set(statuses) <= {200, 401}, statuses
+    assert new_client(sec_app).get("/api/id", headers=cookie, expect_errors=True).status_int == 401
+
+
+@pytest.fixture
+def server(tmp_path):
+    with Server(tmp_path, tmp_path / "race.sqlite3", threads=8) as running:
+        yield running
+
+
+def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
+    users = [f"user{n}" for n in range(10)]
+    for uid in users:
+        status, _, body = server.request("POST", "/api/user", {"uid": uid, "name": uid, "password": PASSWORD})
+        assert status == 201, body
+
+    def session(i):
+        uid = users[i % len(users)]
+        seen = []
+        status, headers, body = server.request("POST", "/api/authenticate", {"uid": uid, "password": PASSWORD})
+        seen.append(("login", status, body))
+        token = next((v.split(";")[0] for k, v in headers if k.lower() == "set-cookie"), None)
+        if status != 200 or token is None:
+            return seen
+        auth = {"Cookie": token}
+        for method, path, body in (
+            ("GET", "/api/id", None),
+            ("GET", "/api/data", None),
+            ("PUT", "/api/user", {"name": f"{uid} {i}"}),
+            ("GET", "/api/id", None),
+            ("DELETE", "/api/authenticate", None),
+            ("GET", "/api/id", None),
+        ):
+            headers = {**auth, **(X_ORIGIN if method == "DELETE" else {})}
+            status, _, answer = server.request(method, path, body, headers=headers)
+            seen.append((f"{method} {path}", status, answer))
+        # a wrong password now and then: the throttle writes concurrently too
+        status, _, answer = server.request("POST", "/api/authenticate", {"uid": uid, "password": "wrong password"})
+        seen.append(("wrong login", status, answer))
+        return seen
+
+    results = [step for steps in run_together(50, session) for step in steps]
+    errors = [(what, status, body[:200]) for what, status, body in results if status >= 500]
+    assert not errors, errors
+    assert all(status == 200 for what, status, _ in results if what == "login"), [
+        (what, status, body[:120]) for what, status, body in results if what == "login" and status != 200
+    ]
+    # after its own logout, each session's last GET /api/id was refused
+    assert [s for what, s, _ in results if what == "GET /api/id"].count(401) == 50
+    for _, _, body in results:
+        assert b"locked" not in body.lower() and b"Traceback" not in body
+        if body:
+            json.loads(body)
+    assert "database is locked" not in server.stderr
+    assert "Traceback" not in server.stderr
+    status, _, body = server.request("GET", "/api/health")
+    assert status == 200, body
+
+
+def test_parallel_guesses_do_not_get_past_the_five_failure_limit(sec_make_app):
+    app = sec_make_app(bcrypt_rounds=8)
+    signup(new_client(app), "alice")
+
+    def guess(i):
+        return new_client(app).post_json(
+            "/api/authenticate", {"uid": "alice", "password": f"guess number {i}"}, expect_errors=True
+        ).status_int
+
+    statuses = run_together(20, guess)
+    # Each attempt is recorded before its password is checked: exactly 5 get as far as bcrypt.
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 15, statuses
