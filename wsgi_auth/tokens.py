@@ -9,6 +9,7 @@ The tests check both directions against PyJWT's own ``jwt.decode``.
 """
 
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -58,11 +59,12 @@ def _signature(key: bytes, signing_input: bytes) -> bytes:
     )
 
 
-def verify(token: str, keys: tuple[bytes, ...], now: float) -> dict:
-    """The claims of a token signed by one of ``keys`` and valid at ``now``, else ``InvalidToken``.
+def read_signed_claims(token: str, keys: tuple[bytes, ...]) -> dict:
+    """The claims of a token signed by one of ``keys``, checked for presence and type, else ``InvalidToken``.
 
     ``keys`` is the current key first, then optionally the previous one, so a key
-    rotation logs nobody out until the previous key is dropped.
+    rotation logs nobody out until the previous key is dropped. Time is not looked
+    at here: see :func:`check_times`.
     """
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         raise InvalidToken("malformed")
@@ -81,18 +83,50 @@ def verify(token: str, keys: tuple[bytes, ...], now: float) -> dict:
         uid, sub, version, iat, exp, jti = (claims[name] for name in REQUIRED_CLAIMS)
     except (binascii.Error, ValueError, TypeError, KeyError, RecursionError):  # RecursionError: '[' * 3000
         raise InvalidToken("malformed, or a required claim is missing") from None
-    int_ = int
+    nbf = claims.get("nbf", 0)
     if not (
         type(uid) is str and type(sub) is str and sub.isdigit() and sub.isascii() and len(sub) < 19
-        and type(version) is int_ and type(iat) is int_ and type(exp) is int_
+        and type(version) is int and type(iat) is int and type(exp) is int and type(nbf) is int
         and type(jti) is str and 0 < len(jti) <= 64
     ):  # fmt: skip
         raise InvalidToken("a claim has the wrong type")
-    if exp <= now - LEEWAY:
+    return claims
+
+
+def check_times(claims: dict, now: float) -> None:
+    """``exp`` not passed, ``iat`` and ``nbf`` not in the future, give or take ``LEEWAY``."""
+    if claims["exp"] <= now - LEEWAY:
         raise InvalidToken("expired")
-    if iat > now + LEEWAY:
-        raise InvalidToken("issued in the future")
-    nbf = claims.get("nbf")
-    if nbf is not None and (type(nbf) is not int_ or nbf > now + LEEWAY):
+    if claims["iat"] > now + LEEWAY or claims.get("nbf", 0) > now + LEEWAY:
         raise InvalidToken("not yet valid")
+
+
+class Verifier:
+    """Checks tokens against this app's keys (the lesson's ``jwt.decode(token, SECRET_KEY, algorithms=["HS256"])``).
+
+    A browser sends the same token with every request for an hour, and its
+    signature and claims cannot change: so the result of the signature check is
+    remembered for the most recent tokens (a bounded cache; a token that fails is
+    never remembered). What can change is checked on every request: the time
+    here, and revocation, the token version and the user in the database.
+    """
+
+    def __init__(self, keys: tuple[bytes, ...], cache_size: int = 4096):
+        self.keys = keys
+        self._read = functools.lru_cache(maxsize=cache_size)(self._read_uncached)
+
+    def _read_uncached(self, token: str) -> dict:
+        return read_signed_claims(token, self.keys)
+
+    def verify(self, token: str, now: float) -> dict:
+        """The claims of a token that is valid at ``now``, else ``InvalidToken``."""
+        claims = self._read(token)
+        check_times(claims, now)
+        return claims
+
+
+def verify(token: str, keys: tuple[bytes, ...], now: float) -> dict:
+    """The claims of a token signed by one of ``keys`` and valid at ``now``, else ``InvalidToken``."""
+    claims = read_signed_claims(token, keys)
+    check_times(claims, now)
     return claims

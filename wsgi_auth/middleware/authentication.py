@@ -19,7 +19,7 @@ class TokenAuthMiddleware:
         self.app = app
         self.store = store
         self.cookie_name = settings.cookie_name
-        self.keys = tuple(k for k in (settings.secret_key, settings.previous_secret_key) if k)
+        self.verifier = tokens.Verifier(tuple(k for k in (settings.secret_key, settings.previous_secret_key) if k))
         self.clock = settings.clock
 
     def authenticate(self, environ) -> None:
@@ -31,7 +31,7 @@ class TokenAuthMiddleware:
         environ[TOKEN_STATE] = "invalid"
         try:
             # Decode the token and verify its signature, algorithm and claims.
-            claims = tokens.verify(token, self.keys, self.clock())
+            claims = self.verifier.verify(token, self.clock())
         except tokens.InvalidToken:
             return
         # Validate the user exists (steps 19-20) and the token is still theirs: one indexed read

@@ -11,7 +11,7 @@ from ..http import Response
 # Pages load scripts and styles only from their own origin (no inline script), may not be framed.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 )
 PAGE_HEADERS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
