@@ -7,6 +7,7 @@ keep-alive, request bodies buffered and capped before the app sees them.
 import argparse
 import logging
 import os
+import signal
 import sys
 
 import waitress
@@ -21,6 +22,10 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     parser.add_argument("--log-format", choices=("text", "json"), default=None, help="access log format (default text)")
     return parser.parse_args(argv)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
@@ -45,6 +50,8 @@ def main(argv=None) -> int:
         clear_untrusted_proxy_headers=False,
     )
     print(f"Serving on http://{args.host}:{server.effective_port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
+    # systemd and docker stop a service with SIGTERM: the same clean stop as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.run()
     except KeyboardInterrupt:

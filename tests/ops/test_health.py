@@ -1,0 +1,56 @@
+"""GET /api/health for load balancers: 200 ``{"status": "ok"}`` while the database can be read, 503 with the
+contract's error body when it cannot, and 200 again once it is back, without a restart."""
+
+import shutil
+import sqlite3
+
+from .ops_support import PASSWORD, new_client
+
+ERROR_503 = {"message": "The database cannot be read", "data": None, "error": "Service unavailable"}
+
+
+def test_health_is_200_ok(ops_app):
+    response = new_client(ops_app()).get("/api/health")
+    assert response.json == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_health_is_503_without_the_users_table(ops_app):
+    app = ops_app()
+    client = new_client(app)
+    app.store.connect().execute("DROP TABLE users")
+    response = client.get("/api/health", status=503)
+    assert response.json == ERROR_503
+    assert response.headers["Content-Type"] == "application/json"
+    assert "users" not in response.text and "sqlite" not in response.text.lower()
+
+
+def test_health_needs_no_cookie_and_takes_none(ops_app):
+    client = new_client(ops_app())
+    assert client.get("/api/health", headers={"Cookie": "jwt_python_flask=garbage"}).json == {"status": "ok"}
+
+
+def test_serve_health_503_on_garbage_and_200_after_restore_and_restart(serve, tmp_path):
+    service = serve("--threads", "4")
+    database = tmp_path / "wsgi_auth.sqlite3"
+    body = {"uid": "toby", "name": "Toby", "password": PASSWORD}
+    assert service.request("POST", "/api/user", body).status == 201
+    with sqlite3.connect(database) as live, sqlite3.connect(tmp_path / "backup.sqlite3") as backup:
+        live.backup(backup)  # the online backup OPERATIONS.md describes
+        live.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the main file, none left in the WAL
+
+    database.write_bytes(b"this is not an sqlite database " * 512)  # the same file, overwritten in place
+    for _ in range(8):  # fresh connections: whichever waitress thread (and sqlite connection) answers
+        response = service.request("GET", "/api/health")
+        assert response.status == 503
+        assert response.json() == ERROR_503
+        assert response.headers["X-Request-ID"]
+    service.stop()
+    assert "Traceback" not in service.stderr()  # a 503 is an answer, not a crash
+
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"wsgi_auth.sqlite3{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.sqlite3", database)
+    service = serve()
+    assert service.request("GET", "/api/health").status == 200
+    assert service.request("POST", "/api/authenticate", {"uid": "toby", "password": PASSWORD}).status == 200
