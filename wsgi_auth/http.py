@@ -18,6 +18,8 @@ JSON_HEADERS = (
     # API answers carry user data: no cache, shared or private, may keep them.
     ("Cache-Control", "no-store"),
     ("X-Content-Type-Options", "nosniff"),
+    # JSON is data, never a page: should a browser render it anyway, nothing in it may run or be framed.
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
 )
 MAX_JSON_DEPTH = 32
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
