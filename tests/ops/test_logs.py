@@ -17,9 +17,9 @@ from .ops_support import PASSWORD, X_ORIGIN, new_client
 
 TEXT_LINE = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<client>\S+) (?P<method>[A-Z]+) (?P<path>\S+) "
-    r"(?P<status>\d{3}) (?P<duration>\d+(?:\.\d+)?)ms (?P<request_id>[A-Za-z0-9._:-]{1,128})"
+    r"(?P<status>\d{3}) (?P<duration>\d+(?:\.\d+)?)ms (?P<request_id>[A-Za-z0-9._:-]{1,128}) (?P<uid>[A-Za-z0-9-]{1,39})"
 )
-JSON_KEYS = {"time", "client", "method", "path", "status", "duration_ms", "request_id"}
+JSON_KEYS = {"time", "client", "method", "path", "status", "duration_ms", "request_id", "uid"}
 
 
 def lines(log):
@@ -55,6 +55,24 @@ def test_one_line_per_request_whatever_the_answer(ops_app, ops_log):
     assert {r["client"] for r in records} == {"192.0.2.10"}
     assert all(float(r["duration"]) >= 0 for r in records)
     assert "probe" not in ops_log.getvalue()
+
+
+def test_the_uid_a_request_acted_for_is_logged_never_a_guess_for_a_missing_account(ops_app, ops_log):
+    client = new_client(ops_app())
+    client.post_json("/api/user", {"uid": "Alice", "name": "Alice", "password": PASSWORD}, status=201)
+    client.post_json("/api/authenticate", {"uid": "alice", "password": "not the password"}, status=401)
+    client.post_json("/api/authenticate", {"uid": "hunter22secret", "password": PASSWORD}, status=401)
+    client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}, status=200)
+    client.get("/api/id", status=200)
+    new_client(ops_app()).get("/api/health", status=200)  # no cookie: anonymous
+    records = parsed(ops_log)
+    # The stored spelling of the account, for signup, failed and good logins and signed-in requests;
+    # "-" for a uid with no account (it may be a password typed into the wrong field) and for anonymous requests.
+    assert [(r["path"], r["status"], r["uid"]) for r in records] == [
+        ("/api/user", "201", "Alice"), ("/api/authenticate", "401", "Alice"), ("/api/authenticate", "401", "-"),
+        ("/api/authenticate", "200", "Alice"), ("/api/id", "200", "Alice"), ("/api/health", "200", "-"),
+    ]  # fmt: skip
+    assert "hunter22secret" not in ops_log.getvalue() and PASSWORD not in ops_log.getvalue()
 
 
 def test_request_id_is_echoed_and_logged(ops_app, ops_log):
@@ -169,4 +187,4 @@ def test_serve_logs_an_unexpected_error_once_with_traceback(serve, tmp_path):
     assert log.count("Traceback") == 1
     assert log.count("unexpected error in POST /api/authenticate") == 1
     assert "no such table: users" in log
-    assert re.search(r" POST /api/authenticate 500 \S+ms boom-1$", log, re.MULTILINE)
+    assert re.search(r" POST /api/authenticate 500 \S+ms boom-1 \S+$", log, re.MULTILINE)

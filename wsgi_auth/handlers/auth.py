@@ -3,6 +3,7 @@
 from .. import passwords, tokens, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
+from ..middleware.authentication import LOG_UID
 
 INVALID_LOGIN = "Invalid user id or password"
 
@@ -25,6 +26,8 @@ def login(request: Request, app) -> Response:
 
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
+    if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
+        request.environ[LOG_UID] = found[0]["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
     elif found is None:

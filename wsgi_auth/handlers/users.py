@@ -3,6 +3,7 @@
 from .. import passwords, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
+from ..middleware.authentication import LOG_UID
 from .auth import issue_cookie
 
 MAX_PER_PAGE = 200
@@ -22,6 +23,7 @@ def signup(request: Request, app) -> Response:
     user = app.store.create_user(uid, name, email, password_hash, app.clock())
     if user is None:
         raise HTTPError(409, f"uid {uid} is already taken")
+    request.environ[LOG_UID] = user["uid"]
     return Response.json(user, 201)
 
 

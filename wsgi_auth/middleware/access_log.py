@@ -1,7 +1,8 @@
 """One access-log line per request, and a request id on every response.
 
 The line holds time, client address, method, path (never the query string),
-status, duration and the request id: never a cookie, a token or a password.
+status, duration, the request id and the uid the request acted for (``-`` for
+none): never a cookie, a token or a password.
 Written straight to a stream: Python's ``logging`` costs a measurable share of
 the throughput at this size of request.
 """
@@ -71,13 +72,14 @@ class AccessLogMiddleware:
         client = environ.get("REMOTE_ADDR") or "-"
         method = environ.get("REQUEST_METHOD", "-")
         path = _safe_path(environ.get("PATH_INFO", "") or "/")
+        uid = environ.get("wsgi_auth.log_uid")  # set for a signed-in request, a login or a signup
         if self.json:
             fields = {"time": self.now_text(), "client": client, "method": method, "path": path,
                       "status": int(status) if status.isdigit() else status,
-                      "duration_ms": round(seconds * 1000, 3), "request_id": request_id}  # fmt: skip
+                      "duration_ms": round(seconds * 1000, 3), "request_id": request_id, "uid": uid}  # fmt: skip
             line = json.dumps(fields)
         else:
-            line = f"{self.now_text()} {client} {method} {path} {status} {seconds * 1000:.3f}ms {request_id}"
+            line = f"{self.now_text()} {client} {method} {path} {status} {seconds * 1000:.3f}ms {request_id} {uid or '-'}"
         try:
             self.stream.write(line + "\n")
             if self.flush:

@@ -12,6 +12,7 @@ from ..http import cookie_value
 USER = "wsgi_auth.user"
 CLAIMS = "wsgi_auth.claims"
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
+LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
 
 
 class TokenAuthMiddleware:
@@ -44,6 +45,7 @@ class TokenAuthMiddleware:
             return
         environ[USER] = user
         environ[CLAIMS] = claims
+        environ[LOG_UID] = user["uid"]
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/api/"):
