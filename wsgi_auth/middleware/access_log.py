@@ -32,8 +32,6 @@ class AccessLogMiddleware:
         self.stream = stream
         self.json = log_format == "json"
         self._second = (0, "")  # the time text is made once a second, not once a request
-        # stderr is line-buffered already; a file needs a flush to show each line at once
-        self.flush = not getattr(stream, "line_buffering", False)
         self._new_id_prefix()
         os.register_at_fork(after_in_child=self._new_id_prefix)
 
@@ -81,8 +79,8 @@ class AccessLogMiddleware:
         else:
             line = f"{self.now_text()} {client} {method} {path} {status} {seconds * 1000:.3f}ms {request_id} {uid or '-'}"
         try:
+            # One write a line; stderr is line-buffered, so each line shows at once. A file
+            # stream is flushed as its owner opened it (buffering=1 for line by line).
             self.stream.write(line + "\n")
-            if self.flush:
-                self.stream.flush()
         except (OSError, ValueError):
             pass  # a closed or full log must not break the answer
