@@ -172,4 +172,4 @@ def test_an_unexpected_error_under_gunicorn_is_logged_once_with_traceback(tmp_pa
     log = service.stderr()
     assert log.count("Traceback") == 1 and log.count("unexpected error in POST /api/authenticate") == 1
     assert "sqlite3.OperationalError: no such table: users" in log
-    assert re.search(r" POST /api/authenticate 500 \S+ms boom-2$", log, re.MULTILINE)
+    assert re.search(r" POST /api/authenticate 500 \S+ms boom-2 \S+$", log, re.MULTILINE)
