@@ -11,7 +11,7 @@ import re
 from .errors import HTTPError
 from .handlers import auth, meta, users
 from .http import Request, Response
-from .middleware.authentication import TOKEN_STATE
+from .middleware.authentication import INVALID_TOKEN, MISSING_TOKEN, TOKEN_STATE
 
 ANYONE, SIGNED_IN, ADMIN = "anyone", "signed in", "Admin"
 
@@ -29,8 +29,6 @@ ROUTES = [
     ("GET",    "/api/openapi.json",  meta.openapi,      ANYONE),
 ]  # fmt: skip
 
-MISSING_TOKEN = "Authentication token is missing"
-INVALID_TOKEN = "Invalid or expired authentication token"
 
 
 def _compile(path: str) -> re.Pattern:

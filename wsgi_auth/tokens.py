@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import jwt
 
@@ -93,7 +95,7 @@ def read_signed_claims(token: str, keys: tuple[bytes, ...]) -> dict:
     return claims
 
 
-def check_times(claims: dict, now: float) -> None:
+def check_times(claims: Mapping, now: float) -> None:
     """``exp`` not passed, ``iat`` and ``nbf`` not in the future, give or take ``LEEWAY``."""
     if claims["exp"] <= now - LEEWAY:
         raise InvalidToken("expired")
@@ -115,10 +117,11 @@ class Verifier:
         self.keys = keys
         self._read = functools.lru_cache(maxsize=cache_size)(self._read_uncached)
 
-    def _read_uncached(self, token: str) -> dict:
-        return read_signed_claims(token, self.keys)
+    def _read_uncached(self, token: str) -> Mapping:
+        # Read-only: the cached claims are shared by every request that carries this token.
+        return MappingProxyType(read_signed_claims(token, self.keys))
 
-    def verify(self, token: str, now: float) -> dict:
+    def verify(self, token: str, now: float) -> Mapping:
         """The claims of a token that is valid at ``now``, else ``InvalidToken``."""
         claims = self._read(token)
         check_times(claims, now)

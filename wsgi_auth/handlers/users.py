@@ -3,7 +3,7 @@
 from .. import passwords, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
-from ..middleware.authentication import LOG_UID
+from ..middleware.authentication import INVALID_TOKEN, LOG_UID
 from .auth import issue_cookie
 
 MAX_PER_PAGE = 200
@@ -53,7 +53,7 @@ def update_me(request: Request, app) -> Response:
         app.throttle.login_succeeded(uid_key)
     updated = app.store.update_user(user["uid"], changes)
     if updated is None:
-        raise HTTPError(401, "Invalid or expired authentication token")
+        raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
     if new_password is not None:
         token_version = app.store.set_password(user["id"], passwords.hash_password(new_password, app.settings.bcrypt_rounds))

@@ -13,6 +13,8 @@ USER = "wsgi_auth.user"
 CLAIMS = "wsgi_auth.claims"
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
 LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
+MISSING_TOKEN = "Authentication token is missing"
+INVALID_TOKEN = "Invalid or expired authentication token"
 
 
 class TokenAuthMiddleware:
