@@ -205,3 +205,13 @@ def test_serve_py_exits_non_zero_on_short_key(tmp_path):
     assert "SECRET_KEY" in result.stderr.upper()
     assert "Traceback" not in result.stderr
     assert "Serving on" not in result.stdout
+
+
+def test_default_allowed_origins_are_the_lessons_local_frontends(monkeypatch, tmp_path):
+    from wsgi_auth.config import load_settings
+
+    monkeypatch.delenv("WSGI_AUTH_ALLOWED_ORIGINS", raising=False)
+    settings = load_settings(database=str(tmp_path / "db.sqlite3"), secret_key="k" * 40, access_log=False)
+    assert settings.allowed_origins == (
+        "http://localhost:4100", "http://127.0.0.1:4100", "http://localhost:4887", "http://127.0.0.1:4887",
+    )  # fmt: skip

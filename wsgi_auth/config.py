@@ -15,6 +15,9 @@ from typing import Callable, TextIO
 ENV_PREFIX = "WSGI_AUTH_"
 MIN_KEY_BYTES = 32
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The lesson's frontend (a Jekyll site on port 4100) and the static copy of public/ the browser
+# tests and the lesson's own config.js use on port 4887: local development origins only.
+DEFAULT_ALLOWED_ORIGINS = "http://localhost:4100,http://127.0.0.1:4100,http://localhost:4887,http://127.0.0.1:4887"
 
 
 class ConfigError(ValueError):
@@ -155,7 +158,7 @@ def load_settings(**overrides) -> Settings:
         database=database,
         secret_key=secret_key,
         previous_secret_key=previous,
-        allowed_origins=_origins(_env("allowed_origins", overrides, "http://localhost:4100,http://127.0.0.1:4100")),
+        allowed_origins=_origins(_env("allowed_origins", overrides, DEFAULT_ALLOWED_ORIGINS)),
         cookie_name=cookie_name,
         cookie_secure=_bool("cookie_secure", _env("cookie_secure", overrides, "1")),
         token_ttl=_int("token_ttl", _env("token_ttl", overrides, 3600), 60, 30 * 24 * 3600),

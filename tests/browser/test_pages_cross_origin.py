@@ -46,7 +46,7 @@ def test_refused_origin_shows_unreachable_and_creates_no_session(page, console, 
     console.allow(r"blocked by CORS policy")
     console.allow(r"net::ERR_FAILED")
 
-    service.restart(allowed_origins="http://localhost:4100")  # the default: not our static site
+    service.restart(allowed_origins="http://localhost:4100")  # the static site's origin is no longer allowed
     try:
         page.goto(f"{static_site.url}/")
         page.get_by_label("GitHub ID").fill(uid)
