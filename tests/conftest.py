@@ -7,7 +7,6 @@ expiry and throttling windows are tested without sleeping.
 
 import os
 import sys
-import time
 
 import pytest
 
@@ -17,20 +16,7 @@ for path in (TESTS_DIR, REPO_DIR):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from helpers import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, login, new_client, signup  # noqa: E402
-
-
-class FakeClock:
-    """Stands in for ``time.time``: the app calls it; the test moves it with ``advance``."""
-
-    def __init__(self, now=None):
-        self.now = float(int(time.time()) if now is None else now)
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
+from helpers import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, new_client, signup  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

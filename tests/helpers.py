@@ -7,6 +7,7 @@ design says a test makes an Admin.
 
 import json
 import re
+import time
 
 import webtest
 
@@ -27,6 +28,19 @@ TOKEN_INVALID = "Invalid or expired authentication token"
 ADMINS_ONLY = "Admins only"
 # Bodies must never leak these: a bcrypt hash, a JWT (base64 of '{"'), a stack trace.
 LEAK_MARKERS = ("$2b$", "$2a$", "$2y$", "eyJ", "Traceback")
+
+
+class FakeClock:
+    """Stands in for ``time.time``: the app calls it; the test moves it with ``advance``."""
+
+    def __init__(self, now=None):
+        self.now = float(int(time.time()) if now is None else now)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
 
 
 def new_client(app, **extra_environ):

@@ -1,35 +1,14 @@
 """Fixtures for the operations tests (self-contained; the helpers live in ``ops_support``)."""
 
 import io
-import os
 import re
 import sys
-import time
 
 import pytest
 
-from .ops_support import PASSWORD, REPO_DIR, SECRET_KEY, service_env, start
+from helpers import FakeClock
 
-
-@pytest.fixture(autouse=True)
-def ops_clean_environment(monkeypatch):
-    """Settings come from the test, never from whoever runs pytest."""
-    for name in list(os.environ):
-        if name.startswith("WSGI_AUTH_"):
-            monkeypatch.delenv(name)
-
-
-class FakeClock:
-    """Stands in for ``time.time``: the app calls it; the test moves it with ``advance``."""
-
-    def __init__(self):
-        self.now = float(int(time.time()))
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
+from .ops_support import REPO_DIR, SECRET_KEY, service_env, start
 
 
 @pytest.fixture

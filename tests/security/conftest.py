@@ -6,19 +6,10 @@ lockout windows and key rotation are tested without sleeping.
 """
 
 import io
-import os
 
 import pytest
 
 from .sec_support import ALLOWED_ORIGINS, SECRET_KEY, FakeClock, make_admin, new_client
-
-
-@pytest.fixture(autouse=True)
-def sec_clean_environment(monkeypatch):
-    """Settings come from the test, never from whoever runs pytest."""
-    for name in list(os.environ):
-        if name.startswith("WSGI_AUTH_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

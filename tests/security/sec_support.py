@@ -22,6 +22,8 @@ from pathlib import Path
 
 import webtest
 
+from helpers import FakeClock  # noqa: F401  (one fake clock for every suite)
+
 REPO_DIR = Path(__file__).resolve().parents[2]
 COOKIE_NAME = "jwt_python_flask"
 SECRET_KEY = "security-tests-only-hs256-key-" + "5ec" * 12  # 66 bytes
@@ -53,19 +55,6 @@ CSRF_REFUSED = "Cross-site request refused"
 # Anything that looks like a JWT (base64url of '{"'), a bcrypt hash, or Python talking about itself.
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 LEAK_MARKERS = ("Traceback", 'File "', ".py\"", "$2b$", "$2a$", "$2y$", "sqlite3.", "Error:", "Exception")
-
-
-class FakeClock:
-    """Stands in for ``time.time``: the app reads it; the test moves it."""
-
-    def __init__(self, now: float | None = None):
-        self.now = float(int(time.time()) if now is None else now)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def new_client(app, **extra_environ) -> webtest.TestApp:
