@@ -8,11 +8,15 @@ from ..middleware.authentication import LOG_UID
 INVALID_LOGIN = "Invalid user id or password"
 
 
+def _set_session_cookie(app, response: Response, value: str, max_age: int) -> None:
+    s = app.settings
+    response.set_cookie(s.cookie_name, value, max_age=max_age, secure=s.cookie_secure, samesite=s.cookie_samesite)
+
+
 def issue_cookie(app, response: Response, user: dict, token_version: int) -> None:
     """Steps 7-9: sign a JWT for the user and set it as the httpOnly cookie."""
     token, _ = tokens.issue(user, token_version, app.settings.secret_key, app.settings.token_ttl, app.clock())
-    s = app.settings
-    response.set_cookie(s.cookie_name, token, max_age=s.token_ttl, secure=s.cookie_secure, samesite=s.cookie_samesite)
+    _set_session_cookie(app, response, token, app.settings.token_ttl)
 
 
 def login(request: Request, app) -> Response:
@@ -50,7 +54,6 @@ def logout(request: Request, app) -> Response:
     claims = request.claims
     app.store.revoke(claims["jti"], claims["exp"])
     app.throttle.housekeeping()  # revoked rows go once their token has expired anyway
-    s = app.settings
     response = Response.json({"message": f"Signed out {request.user['uid']}", "data": None})
-    response.set_cookie(s.cookie_name, "", max_age=0, secure=s.cookie_secure, samesite=s.cookie_samesite)
+    _set_session_cookie(app, response, "", 0)  # same name, Path, Secure, SameSite: the browser drops it
     return response
