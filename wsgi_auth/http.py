@@ -57,13 +57,6 @@ class Request:
             self._query = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True))
         return self._query
 
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """A request header by its HTTP name, e.g. ``header("X-Origin")``."""
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        return self.environ.get(key, default)
-
 
 def own_origin(environ: dict) -> str:
     """The app's own origin, ``scheme://Host``, which is always allowed."""

@@ -126,10 +126,3 @@ class Verifier:
         claims = self._read(token)
         check_times(claims, now)
         return claims
-
-
-def verify(token: str, keys: tuple[bytes, ...], now: float) -> dict:
-    """The claims of a token signed by one of ``keys`` and valid at ``now``, else ``InvalidToken``."""
-    claims = read_signed_claims(token, keys)
-    check_times(claims, now)
-    return claims
