@@ -35,3 +35,21 @@ def test_role_change_on_one_worker_is_seen_by_another(make_app):
     assert two.get("/api/users", expect_errors=True).status_int == 403
     first_app.store.set_role("toby", "Admin")
     assert two.get("/api/users").status_int == 200
+
+
+def _open_store(path):
+    from wsgi_auth.store import Store
+
+    store = Store(path)
+    store.check()
+    return store.connect().execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_workers_starting_together_on_a_new_database_all_start(tmp_path):
+    """gunicorn starts its workers at once: each creates the schema and switches the new file to WAL."""
+    import multiprocessing
+
+    for round_ in range(10):
+        path = str(tmp_path / f"new-{round_}.sqlite3")
+        with multiprocessing.get_context("fork").Pool(6) as pool:
+            assert pool.map(_open_store, [path] * 6) == ["wal"] * 6

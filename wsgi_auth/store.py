@@ -11,6 +11,7 @@ locked", and ``synchronous=FULL`` means a 201 survives a crash.
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +58,24 @@ def _public(row) -> dict:
     return dict(zip(PUBLIC_FIELDS, row))
 
 
+def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:
+    """Switch the file to WAL (it stays so). Several workers opening a new file at once can get
+    "database is locked" here without sqlite's busy handler being asked, so this waits itself."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] in ("wal", "memory"):
+                return
+            if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("could not switch the database to WAL mode: it stays locked")
+        time.sleep(0.01)
+
+
 class Store:
     def __init__(self, path: str):
         self.path = path
@@ -77,7 +96,7 @@ class Store:
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, cached_statements=64)
         connection.execute("PRAGMA busy_timeout = 10000")
-        connection.execute("PRAGMA journal_mode = WAL")
+        _use_wal(connection)
         connection.execute("PRAGMA synchronous = FULL")
         return connection
 
