@@ -22,6 +22,7 @@ from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 PUBLIC_DIR = REPO_DIR / "public"
+LESSON_DIR = Path(__file__).resolve().parent / "lesson"  # the lesson's own page and config.js, at /lesson/
 
 API_PORT = 8587
 API_ORIGIN = f"http://localhost:{API_PORT}"
@@ -142,6 +143,11 @@ class StaticSite:
 
 
 class _QuietFileHandler(SimpleHTTPRequestHandler):
+    def translate_path(self, path):
+        if path.startswith("/lesson/"):
+            return str(LESSON_DIR / path[len("/lesson/"):].split("?")[0].replace("/", ""))
+        return super().translate_path(path)
+
     def log_message(self, format, *args):
         pass
 
