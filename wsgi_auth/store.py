@@ -187,32 +187,31 @@ class Store:
 
     # -- throttling ----------------------------------------------------------
 
-    def reserve_login_attempt(
-        self, uid_key: str | None, address: str, now: float, since: float, max_per_uid: int, max_per_address: int
-    ) -> tuple[str, float] | None:
-        """Count the recent failures and, below both limits, record this attempt as a failure, atomically.
+    def _reserve(self, table: str, checks, since: float, row: dict) -> tuple[str, float] | None:
+        """Count and record in one write transaction, so parallel requests cannot all pass the
+        count before any of them is recorded.
 
-        Recorded before the password is checked, inside one write transaction, so
-        parallel guesses cannot all pass the count before any of them is recorded.
-        A success then clears the uid's rows (this one among them). Returns None, or
-        ``("uid" | "address", oldest failure time)`` when a limit is reached.
+        ``checks`` are ``(kind, column, key, limit)``: the rows of ``table`` with that key since
+        ``since`` are counted (a key of None is not checked). At a limit nothing is written and
+        ``(kind, oldest counted time)`` is returned; below every limit ``row`` is inserted and
+        None returned. Table and column names come from this module, never from a request.
         """
         connection = self.connect()
         connection.execute("BEGIN IMMEDIATE")  # one writer at a time, across threads and processes
         try:
             refused = None
-            for column, key, limit in (("uid_key", uid_key, max_per_uid), ("address", address, max_per_address)):
+            for kind, column, key, limit in checks:
                 if key is None:
                     continue
                 count, oldest = connection.execute(
-                    f"SELECT COUNT(*), MIN(at) FROM login_failures WHERE {column} = ? AND at > ?", (key, since)
+                    f"SELECT COUNT(*), MIN(at) FROM {table} WHERE {column} = ? AND at > ?", (key, since)
                 ).fetchone()
                 if count >= limit:
-                    refused = ("uid" if column == "uid_key" else "address", oldest)
+                    refused = (kind, oldest)
                     break
             else:
                 connection.execute(
-                    "INSERT INTO login_failures (uid_key, address, at) VALUES (?, ?, ?)", (uid_key, address, now)
+                    f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
                 )
         except BaseException:
             connection.execute("ROLLBACK")
@@ -220,18 +219,22 @@ class Store:
         connection.execute("COMMIT")
         return refused
 
+    def reserve_login_attempt(
+        self, uid_key: str | None, address: str, now: float, since: float, max_per_uid: int, max_per_address: int
+    ) -> tuple[str, float] | None:
+        """Below both limits, record this login attempt as a failure; else ``("uid" | "address", oldest)``.
+
+        Recorded before the password is checked; a success then clears the uid's rows (this one among them).
+        """
+        checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
+        return self._reserve("login_failures", checks, since, {"uid_key": uid_key, "address": address, "at": now})
+
     def clear_failures(self, uid_key: str) -> None:
         self.connect().execute("DELETE FROM login_failures WHERE uid_key = ?", (uid_key,))
 
-    def signups_from(self, address: str, since: float) -> tuple[int, float | None]:
-        return tuple(
-            self.connect()
-            .execute("SELECT COUNT(*), MIN(at) FROM signups WHERE address = ? AND at > ?", (address, since))
-            .fetchone()
-        )
-
-    def record_signup(self, address: str, at: float) -> None:
-        self.connect().execute("INSERT INTO signups (address, at) VALUES (?, ?)", (address, at))
+    def reserve_signup(self, address: str, now: float, since: float, limit: int) -> tuple[str, float] | None:
+        """Below the limit, record this signup; else ``("address", oldest)``."""
+        return self._reserve("signups", (("address", "address", address, limit),), since, {"address": address, "at": now})
 
     # -- housekeeping --------------------------------------------------------
 

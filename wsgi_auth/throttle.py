@@ -62,12 +62,10 @@ class Throttle:
         self.store.clear_failures(uid_key)
         self.housekeeping()
 
-    def check_signup(self, address: str) -> None:
+    def attempt_signup(self, address: str) -> None:
+        """429 after too many signups from this address lately; otherwise this one is counted."""
         now = self.clock()
-        count, oldest = self.store.signups_from(address, now - SIGNUP_WINDOW)
-        if count >= MAX_SIGNUPS_PER_ADDRESS:
-            _refuse("Too many signups from this address; try again in {wait} seconds", oldest, SIGNUP_WINDOW, now)
-
-    def signed_up(self, address: str) -> None:
-        self.store.record_signup(address, self.clock())
+        refused = self.store.reserve_signup(address, now, now - SIGNUP_WINDOW, MAX_SIGNUPS_PER_ADDRESS)
+        if refused is not None:
+            _refuse("Too many signups from this address; try again in {wait} seconds", refused[1], SIGNUP_WINDOW, now)
         self.housekeeping()

@@ -133,3 +133,22 @@ def test_parallel_guesses_do_not_get_past_the_five_failure_limit(sec_make_app):
     # Each attempt is recorded before its password is checked: exactly 5 get as far as bcrypt.
     assert statuses.count(401) == 5, statuses
     assert statuses.count(429) == 15, statuses
+
+
+def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(sec_make_app):
+    app = sec_make_app(bcrypt_rounds=4)
+    client = new_client(app)
+    for i in range(95):
+        signup(client, f"early{i}")
+
+    def sign_up(i):
+        return new_client(app).post_json(
+            "/api/user", {"uid": f"late{i}", "name": "Late", "password": PASSWORD}, expect_errors=True
+        ).status_int
+
+    statuses = run_together(20, sign_up)
+    # Each signup is counted in the same transaction as the check: exactly 5 more get through.
+    assert statuses.count(201) == 5, statuses
+    assert statuses.count(429) == 15, statuses
+    users = app.store.connect().execute("SELECT COUNT(*) FROM users").fetchone()[0]
+    assert users == 100

@@ -17,8 +17,7 @@ def signup(request: Request, app) -> Response:
     password = validation.password(body)
     email = validation.email(body)
     # A "role" in the body is ignored: every new account is a User.
-    app.throttle.check_signup(request.remote_addr)
-    app.throttle.signed_up(request.remote_addr)
+    app.throttle.attempt_signup(request.remote_addr)
     password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
     user = app.store.create_user(uid, name, email, password_hash, app.clock())
     if user is None:
