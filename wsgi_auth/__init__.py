@@ -11,11 +11,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import passwords
 from .config import ConfigError, Settings, load_settings
-from .errors import ErrorMiddleware
 from .middleware.access_log import AccessLogMiddleware
 from .middleware.authentication import TokenAuthMiddleware
 from .middleware.cors import CORSMiddleware, OriginPolicy
 from .middleware.csrf import CSRFMiddleware
+from .middleware.errors import ErrorMiddleware
 from .middleware.static import StaticFiles
 from .routing import Router
 from .store import Store
@@ -40,7 +40,7 @@ class App:
         app = TokenAuthMiddleware(app, self.store, settings)   # cookie -> JWT -> current user (token_required)
         app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
         app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
-        app = ErrorMiddleware(app)                             # HTTPError -> JSON body; anything else -> 500
+        app = ErrorMiddleware(app)                             # anything that escapes -> logged, JSON 500
         app = CORSMiddleware(app, policy)                      # preflight; CORS headers on every answer
         app = AccessLogMiddleware(app, settings.access_log, settings.log_format)  # one line per request
         if settings.trusted_proxies:
