@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from wsgi_auth.routing import ROUTES, Router
+from wsgi_auth.routing import ANYONE, ROUTES, Router
 
 from .sec_support import (
     ALLOWED_ORIGINS,
@@ -153,8 +153,8 @@ def failing(request, app):
 
 @pytest.fixture
 def boom_client(sec_app):
-    return new_client(with_routes(sec_app, [("GET", "/api/boom", failing, "anyone"),
-                                            ("POST", "/api/boom", failing, "anyone")]))  # fmt: skip
+    return new_client(with_routes(sec_app, [("GET", "/api/boom", failing, ANYONE),
+                                            ("POST", "/api/boom", failing, ANYONE)]))  # fmt: skip
 
 
 def assert_generic_500(response):
