@@ -46,6 +46,6 @@ def test_a_signature_with_padding_noise_or_a_missing_character_is_refused(change
 
 def test_padding_that_pyjwt_alone_would_take_is_refused():
     forged = token() + "="
-    assert jwt.decode(forged, KEY, algorithms=["HS256"], options={"verify_exp": False})["sub"] == "7"
+    assert jwt.decode(forged, KEY, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})["sub"] == "7"
     with pytest.raises(tokens.InvalidToken):
         tokens.read_signed_claims(forged, (KEY,))
