@@ -17,7 +17,7 @@ import weakref
 
 from ..http import LOG_UID, REQUEST_ID
 
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
 
 
@@ -57,7 +57,7 @@ class AccessLogMiddleware:
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID")
-        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else self.new_request_id()
+        request_id = incoming if incoming and VALID_REQUEST_ID.fullmatch(incoming) else self.new_request_id()
         environ[REQUEST_ID] = request_id
         status_seen = []
 
