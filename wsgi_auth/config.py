@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -45,6 +46,23 @@ class Settings:
     def cookie_samesite(self) -> str:
         # SameSite=None is only accepted by browsers together with Secure.
         return "None" if self.cookie_secure else "Lax"
+
+
+def database_label(database: str) -> str:
+    """The database as an operator must see it: a sqlite file as its absolute path (a relative one is relative
+    to the working directory), a URL with its password (in the address or a ``password=`` parameter) as ``***``."""
+    if "://" not in database:
+        return database if database == ":memory:" else os.path.abspath(database)
+    url = urllib.parse.urlsplit(database)
+    netloc = url.netloc
+    if url.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    query = "&".join(
+        f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
+        for name, sep, value in (part.partition("=") for part in url.query.split("&") if part)
+    )
+    return urllib.parse.urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
 
 
 def _env(name: str, overrides: dict, default):
