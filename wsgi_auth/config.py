@@ -16,6 +16,10 @@ from typing import Callable, TextIO
 ENV_PREFIX = "WSGI_AUTH_"
 MIN_KEY_BYTES = 32
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The pages: inside the package when it was installed from a wheel (setup.py ships public/ as wsgi_auth/public/),
+# else the checkout's top-level public/ (a source checkout, an editable install).
+INSTALLED_PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+PUBLIC_DIR = INSTALLED_PUBLIC_DIR if INSTALLED_PUBLIC_DIR.is_dir() else PROJECT_DIR / "public"
 # The lesson's frontend (a Jekyll site on port 4100) and the static copy of public/ the browser
 # tests and the lesson's own config.js use on port 4887: local development origins only.
 DEFAULT_ALLOWED_ORIGINS = "http://localhost:4100,http://127.0.0.1:4100,http://localhost:4887,http://127.0.0.1:4887"
@@ -186,7 +190,7 @@ def load_settings(**overrides) -> Settings:
         access_log=_access_log(_env("access_log", overrides, True)),
         log_format=log_format,
         clock=clock,
-        public_dir=str(_env("public_dir", overrides, PROJECT_DIR / "public")),
+        public_dir=str(_env("public_dir", overrides, PUBLIC_DIR)),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
