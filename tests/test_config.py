@@ -235,3 +235,12 @@ def test_database_label_of_a_relative_sqlite_path_is_absolute_from_the_working_d
 
     monkeypatch.chdir(tmp_path)
     assert database_label("instance/wsgi_auth.sqlite3") == str(tmp_path / "instance" / "wsgi_auth.sqlite3")
+
+
+def test_a_checkout_serves_its_top_level_public_dir(make_app):
+    """An installed wheel serves its own wsgi_auth/public/ (tests/ops/test_install.py); a checkout, public/."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    assert not (repo / "wsgi_auth" / "public").exists()
+    assert Path(make_app().settings.public_dir) == repo / "public"
