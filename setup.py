@@ -1,4 +1,4 @@
-"""The settings are in setup.cfg; this adds only what it cannot say: the top-level public/ ships as wsgi_auth/public/."""
+"""Settings are in setup.cfg; this adds what it cannot say: the top-level public/ ships as wsgi_auth/public/."""
 
 from setuptools import find_packages, setup
 
