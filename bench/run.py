@@ -31,6 +31,7 @@ import socket
 import sqlite3
 import statistics
 import subprocess
+import sysconfig
 import sys
 import tempfile
 import threading
@@ -696,6 +697,15 @@ def bench_servers(workdir, results, do_http=True, do_memory=True, duration=5, me
     return figures
 
 
+def repository_paths(report: str) -> str:
+    """File names as the reader finds them: ``wsgi_auth/store.py``, ``<stdlib>/json/encoder.py``, not this machine's."""
+    places = [(str(ROOT) + os.sep, ""), (sysconfig.get_paths()["purelib"] + os.sep, "<site-packages>/"),
+              (sysconfig.get_paths()["stdlib"] + os.sep, "<stdlib>/")]  # fmt: skip
+    for prefix, name in places:
+        report = report.replace(prefix, name)
+    return report
+
+
 def bench_profile(workdir, results, calls=20_000, top=15, out=None, clock=time.thread_time):
     """cProfile of ``calls`` in-process GET /api/id on wsgi_auth, top lines by tottime (on ``clock``)."""
     app, cookie = setup_ours(workdir, name="profile")
@@ -709,7 +719,7 @@ def bench_profile(workdir, results, calls=20_000, top=15, out=None, clock=time.t
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats("tottime").print_stats(top)
-    report = text.getvalue()
+    report = repository_paths(text.getvalue())
     if out:
         (Path(out) / "profile.txt").write_text(f"cProfile of {calls:,} in-process GET /api/id (wsgi_auth)\n{report}")
     return report

@@ -32,7 +32,11 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
-        passwords.waste_check("warm-up", settings.bcrypt_rounds)  # the first unknown uid costs no more than the next
+        # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),
+        # so it is never cheaper than a wrong password for a user made at a cost from before; raised by logins
+        # that meet a costlier hash (one made by the CLI meanwhile). Warmed now: the first unknown uid costs no more.
+        self.unknown_uid_rounds = max(settings.bcrypt_rounds, self.store.highest_password_cost() or 0)
+        passwords.check_unknown_uid("warm-up", self.unknown_uid_rounds)
         policy = OriginPolicy(settings.allowed_origins)
 
         # The order a request meets them, outermost first.

@@ -177,6 +177,20 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
+    def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
+        """Replace a hash by one of the same password at another cost; tokens stay valid.
+
+        Only if the hash is still ``old_hash``: a password changed meanwhile is never overwritten.
+        """
+        return self.connect().execute(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash)
+        ).rowcount == 1
+
+    def highest_password_cost(self) -> int | None:
+        """The highest bcrypt cost among the stored hashes (``$2b$12$...``), or None without users."""
+        row = self.connect().execute("SELECT MAX(CAST(substr(password_hash, 5, 2) AS INTEGER)) FROM users").fetchone()
+        return row[0]
+
     def delete_user(self, uid: str) -> bool:
         return self.connect().execute("DELETE FROM users WHERE uid = ?", (uid,)).rowcount == 1
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .sec_support import LOGIN_FAILED, assert_error, new_client, signup
+from .sec_support import LOGIN_FAILED, PASSWORD, assert_error, login, new_client, signup
 
 VARYING_HEADERS = {"x-request-id"}  # a fresh id per response; only its value may differ
 
@@ -90,3 +90,29 @@ def test_unknown_uid_costs_what_a_wrong_password_costs(sec_make_app, sec_clock):
     assert medians["known"] > 0.01, "bcrypt cost 10 should take well over 10 ms; is the password really checked?"
     for kind in ("unknown", "impossible"):
         assert abs(medians["known"] - medians[kind]) / max(medians["known"], medians[kind]) < 0.25, medians
+
+
+@pytest.mark.slow
+def test_unknown_uid_costs_what_a_wrong_password_costs_when_stored_costs_differ(sec_make_app, sec_clock):
+    """Users made at cost 12 (the CLI's default) on a server at cost 4, one of them since re-hashed at 4 by a login.
+
+    Generous bounds: an unknown uid must not be 3x cheaper than a wrong password (it was 100x), nor the re-hashed
+    user's wrong password 3x cheaper than an unknown uid.
+    """
+    from wsgi_auth import passwords
+
+    app = sec_make_app(bcrypt_rounds=4)
+    for uid in ("old", "rehashed"):
+        app.store.create_user(uid, uid.title(), None, passwords.hash_password(PASSWORD, 12), sec_clock())
+    app = sec_make_app(bcrypt_rounds=4)  # started after the users were made, as a restarted server is
+    client = new_client(app)
+    login(client, "rehashed")
+    assert passwords.cost(app.store.credentials("rehashed")[1]) == 4
+    uids = {"known": "old", "rehashed": "rehashed", "unknown": "nobody", "impossible": "no body!"}
+    samples = {kind: [] for kind in uids}
+    for _ in range(3):
+        for kind, uid in uids.items():
+            samples[kind].append(_seconds_for_one_failure(client, sec_clock, uid))
+    medians = {kind: statistics.median(times) for kind, times in samples.items()}
+    for kind in ("unknown", "impossible", "rehashed"):
+        assert medians["known"] / 3 < medians[kind] < medians["known"] * 3, medians
