@@ -3,7 +3,7 @@
 import io
 import json
 
-from helpers import PASSWORD, login, new_client, signup, token_of
+from support import PASSWORD, login, new_client, signup, token_of
 
 
 def test_one_line_per_request_with_method_path_status(make_app):

@@ -5,7 +5,7 @@ import json
 import jwt
 import pytest
 
-from helpers import (
+from support import (
     COOKIE_NAME,
     LOGIN_FAILED,
     PASSWORD,
@@ -125,7 +125,7 @@ def test_password_is_not_truncated_at_72_bytes(client):
     signup(client, "toby", password=common + "-first")
     login(client, "toby", password=common + "-first")
     resp = login(client, "toby", password=common + "-other", status=401)
-    assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+    assert_error(resp, 401, message=LOGIN_FAILED)
 
 
 def test_non_ascii_password_round_trips(client):
@@ -156,20 +156,20 @@ def test_non_ascii_password_round_trips(client):
 def test_login_400_names_missing_or_non_string_field(client, payload, field):
     signup(client, "toby")
     resp = client.post_json("/api/authenticate", payload, expect_errors=True)
-    assert_error(resp, 400, "Bad request", message_contains=field)
+    assert_error(resp, 400, message_contains=field)
     assert not set_cookies(resp)
 
 
 def test_login_400_for_empty_body(client):
     resp = client.post("/api/authenticate", b"", content_type="application/json", expect_errors=True)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
     assert not set_cookies(resp)
 
 
 @pytest.mark.parametrize("payload", [[], ["toby", PASSWORD], "toby", 1, None, True])
 def test_login_400_for_json_that_is_not_an_object(client, payload):
     resp = client.post("/api/authenticate", json.dumps(payload), content_type="application/json", expect_errors=True)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
 
 
 # --- 401: wrong credentials look alike -------------------------------------------
@@ -181,7 +181,7 @@ def test_login_401_for_wrong_password_and_unknown_uid_is_identical(client):
     unknown_uid = login(client, "nobody", password="not the password", status=401)
     impossible_uid = login(client, "no such -- uid!", password="not the password", status=401)
     for resp in (wrong_password, unknown_uid, impossible_uid):
-        assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+        assert_error(resp, 401, message=LOGIN_FAILED)
         assert not set_cookies(resp)
     assert wrong_password.json == unknown_uid.json == impossible_uid.json
 
@@ -190,7 +190,7 @@ def test_failed_login_does_not_sign_in(client):
     signup(client, "toby")
     login(client, "toby", password="not the password", status=401)
     assert COOKIE_NAME not in client.cookies
-    assert_error(client.get("/api/id", expect_errors=True), 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(client.get("/api/id", expect_errors=True), 401, message=TOKEN_MISSING)
 
 
 # --- 413, 415 ----------------------------------------------------------------------
@@ -204,14 +204,14 @@ def test_login_415_for_text_plain_body_from_the_lesson_client(client):
         headers=X_ORIGIN,
         expect_errors=True,
     )
-    assert_error(resp, 415, "Unsupported media type")
+    assert_error(resp, 415)
 
 
 def test_login_415_for_form_encoded_body_with_x_origin(client):
     resp = client.post(
         "/api/authenticate", {"uid": "toby", "password": PASSWORD}, headers=X_ORIGIN, expect_errors=True
     )
-    assert_error(resp, 415, "Unsupported media type")
+    assert_error(resp, 415)
 
 
 def test_login_413_for_body_over_max_body(client, app):
@@ -220,7 +220,7 @@ def test_login_413_for_body_over_max_body(client, app):
     payload = json.dumps({"uid": "toby", "password": "p" * limit})
     assert len(payload) > limit
     resp = client.post("/api/authenticate", payload, content_type="application/json", expect_errors=True)
-    assert_error(resp, 413, "Payload too large")
+    assert_error(resp, 413)
 
 
 def test_login_body_exactly_at_max_body_is_not_413(make_app, make_client):
@@ -233,7 +233,7 @@ def test_login_body_exactly_at_max_body_is_not_413(make_app, make_client):
     assert resp.status_int == 200, resp.body
     too_big = payload[:-2] + 'x"}'
     resp = client.post("/api/authenticate", too_big, content_type="application/json", expect_errors=True)
-    assert_error(resp, 413, "Payload too large")
+    assert_error(resp, 413)
 
 
 # --- logout --------------------------------------------------------------------------
@@ -259,9 +259,9 @@ def test_logout_revokes_token_even_if_resent_by_hand(client, signed_in):
     old_token = token_of(signed_in)
     logout(client)
     resp = client.get("/api/id", headers=with_token(client, old_token), expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
     resp = client.get("/api/data", headers=with_token(client, old_token), expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_logout_twice_with_revoked_token_is_401(client, signed_in):
@@ -269,12 +269,12 @@ def test_logout_twice_with_revoked_token_is_401(client, signed_in):
     logout(client)
     resp = client.delete("/api/authenticate", headers={**X_ORIGIN, **with_token(client, old_token)},
                          expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_logout_without_cookie_is_401(client):
     resp = client.delete("/api/authenticate", headers=X_ORIGIN, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
 
 
 def test_logout_revokes_only_that_session(client, make_client, signed_in):
@@ -298,20 +298,20 @@ def test_token_in_authorization_header_is_ignored(client, signed_in):
     token = token_of(signed_in)
     client.reset()
     resp = client.get("/api/id", headers={"Authorization": f"Bearer {token}"}, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
 
 
 def test_token_in_query_string_is_ignored(client, signed_in):
     token = token_of(signed_in)
     client.reset()
     resp = client.get(f"/api/id?{COOKIE_NAME}={token}&token={token}", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
 
 
 def test_token_expires_after_ttl_by_the_app_clock(client, signed_in, clock):
     clock.advance(3600 + 11)  # past exp and the 10 s leeway
     resp = client.get("/api/id", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_token_still_valid_just_before_exp(client, signed_in, clock):

@@ -3,7 +3,7 @@ Preflight (OPTIONS) answers without authentication."""
 
 import pytest
 
-from helpers import (
+from support import (
     ADMINS_ONLY,
     ALLOWED_ORIGINS,
     LOGIN_FAILED,
@@ -58,25 +58,25 @@ def test_allowed_origin_gets_cors_headers_on_login(client):
 
 def test_allowed_origin_gets_cors_headers_on_401(client):
     resp = client.get("/api/data", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
     assert_cors_allowed(resp, "http://localhost:4100")
 
 
 def test_allowed_origin_gets_cors_headers_on_failed_login(client):
     resp = login(client, "nobody", "wrong password", status=401, headers={"Origin": "http://127.0.0.1:4100"})
-    assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+    assert_error(resp, 401, message=LOGIN_FAILED)
     assert_cors_allowed(resp, "http://127.0.0.1:4100")
 
 
 def test_allowed_origin_gets_cors_headers_on_403(client, signed_in):
     resp = client.get("/api/users", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
-    assert_error(resp, 403, "Forbidden", message=ADMINS_ONLY)
+    assert_error(resp, 403, message=ADMINS_ONLY)
     assert_cors_allowed(resp, "http://localhost:4100")
 
 
 def test_allowed_origin_gets_cors_headers_on_404(client):
     resp = client.get("/api/nope", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
-    assert_error(resp, 404, "Not found")
+    assert_error(resp, 404)
     assert_cors_allowed(resp, "http://localhost:4100")
 
 
@@ -86,7 +86,7 @@ def test_allowed_origin_gets_cors_headers_on_429(client):
     for _ in range(5):
         login(client, "toby", "wrong password", status=401, headers=headers)
     resp = login(client, "toby", status=429, headers=headers)
-    assert_error(resp, 429, "Too many requests")
+    assert_error(resp, 429)
     assert_cors_allowed(resp, "http://localhost:4100")
 
 
@@ -110,10 +110,10 @@ def test_refused_origin_gets_no_cors_header_on_get(client, signed_in, origin):
 @pytest.mark.parametrize("origin", ["null", "http://localhost:4100.evil.test", "http://localhost:4101"])
 def test_refused_origin_gets_no_cors_header_on_errors(client, origin):
     resp = client.get("/api/data", headers={"Origin": origin}, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized")
+    assert_error(resp, 401)
     assert_no_cors(resp)
     resp = client.get("/api/nope", headers={"Origin": origin}, expect_errors=True)
-    assert_error(resp, 404, "Not found")
+    assert_error(resp, 404)
     assert_no_cors(resp)
 
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from helpers import (
+from support import (
     ADMINS_ONLY,
-    CSRF_MESSAGE,
+    CSRF_REFUSED,
     OWN_ORIGIN,
     PASSWORD,
     X_ORIGIN,
@@ -23,8 +23,8 @@ EVIL = "http://evil.test"
 
 def assert_csrf_refused(resp):
     # The design's sentence; a short reason may follow it.
-    body = assert_error(resp, 403, "Forbidden", message_contains=CSRF_MESSAGE)
-    assert body["message"].startswith(CSRF_MESSAGE), body
+    body = assert_error(resp, 403, message_contains=CSRF_REFUSED)
+    assert body["message"].startswith(CSRF_REFUSED), body
     assert not set_cookies(resp)
 
 

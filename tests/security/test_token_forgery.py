@@ -13,7 +13,7 @@ import hmac
 import jwt
 import pytest
 
-from .sec_support import (
+from support import (
     OTHER_KEY,
     PASSWORD,
     SECRET_KEY,
@@ -26,9 +26,9 @@ from .sec_support import (
     cookie,
     forge,
     hs256,
-    login,
+    token_for,
     signup,
-    token_from,
+    token_of,
     unverified_claims,
 )
 
@@ -36,10 +36,10 @@ LEEWAY = 10
 
 
 @pytest.fixture
-def alice(sec_client):
+def alice(client):
     """``alice`` signed up and signed in: her token and its claims."""
-    signup(sec_client, "alice")
-    token = login(sec_client, "alice")
+    signup(client, "alice")
+    token = token_for(client, "alice")
     return token, unverified_claims(token)
 
 
@@ -54,7 +54,7 @@ def assert_refused(response, message=TOKEN_INVALID):
 # -- what we issue ------------------------------------------------------------------
 
 
-def test_issued_token_decodes_with_pyjwt_pinned_to_hs256(alice, sec_clock):
+def test_issued_token_decodes_with_pyjwt_pinned_to_hs256(alice, clock):
     token, _ = alice
     claims = jwt.decode(
         token, SECRET_KEY, algorithms=["HS256"], options={"require": ["exp", "iat", "jti", "_uid"]},
@@ -64,18 +64,18 @@ def test_issued_token_decodes_with_pyjwt_pinned_to_hs256(alice, sec_clock):
     assert claims["_uid"] == "alice"
     assert isinstance(claims["sub"], str) and claims["sub"].isdigit()
     assert type(claims["ver"]) is int
-    assert claims["iat"] == int(sec_clock()) and claims["exp"] == claims["iat"] + 3600
+    assert claims["iat"] == int(clock()) and claims["exp"] == claims["iat"] + 3600
     assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 16  # >= 96 random bits
 
 
-def test_every_login_gets_a_fresh_jti(sec_client, alice):
-    jtis = {unverified_claims(login(sec_client, "alice"))["jti"] for _ in range(5)}
+def test_every_login_gets_a_fresh_jti(client, alice):
+    jtis = {unverified_claims(token_for(client, "alice"))["jti"] for _ in range(5)}
     assert len(jtis) == 5
 
 
-def test_the_genuine_token_works(sec_client, alice):
+def test_the_genuine_token_works(client, alice):
     token, _ = alice
-    response = get_id(sec_client, cookie(token))
+    response = get_id(client, cookie(token))
     assert response.status_int == 200 and response.json["uid"] == "alice"
 
 
@@ -87,41 +87,41 @@ def _none_token(claims, alg="none", signature=""):
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
-def test_alg_none_is_refused(sec_client, alice, alg):
+def test_alg_none_is_refused(client, alice, alg):
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(_none_token(claims, alg))))
+    assert_refused(get_id(client, cookie(_none_token(claims, alg))))
 
 
-def test_alg_none_keeping_the_genuine_signature_is_refused(sec_client, alice):
+def test_alg_none_keeping_the_genuine_signature_is_refused(client, alice):
     token, claims = alice
-    assert_refused(get_id(sec_client, cookie(_none_token(claims, signature=token.split(".")[2]))))
+    assert_refused(get_id(client, cookie(_none_token(claims, signature=token.split(".")[2]))))
 
 
-def test_wrong_key_is_refused(sec_client, alice):
+def test_wrong_key_is_refused(client, alice):
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(jwt.encode(claims, OTHER_KEY, algorithm="HS256"))))
+    assert_refused(get_id(client, cookie(jwt.encode(claims, OTHER_KEY, algorithm="HS256"))))
 
 
 @pytest.mark.parametrize(
     "change", [{"_uid": "root"}, {"sub": "999"}, {"ver": 7}, {"exp": 2**31 - 1}, {"jti": "other"}, {"role": "Admin"}]
 )
-def test_tampered_payload_with_the_old_signature_is_refused(sec_client, alice, change):
+def test_tampered_payload_with_the_old_signature_is_refused(client, alice, change):
     token, claims = alice
     header, _, signature = token.split(".")
     tampered = f"{header}.{b64url_json({**claims, **change})}.{signature}"
-    assert_refused(get_id(sec_client, cookie(tampered)))
+    assert_refused(get_id(client, cookie(tampered)))
 
 
-def test_hs512_with_the_right_key_is_refused(sec_client, alice):
+def test_hs512_with_the_right_key_is_refused(client, alice):
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(jwt.encode(claims, SECRET_KEY, algorithm="HS512"))))
+    assert_refused(get_id(client, cookie(jwt.encode(claims, SECRET_KEY, algorithm="HS512"))))
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "PS256", "HS384"])
-def test_other_alg_header_signed_hmac_sha256_with_the_right_key_is_refused(sec_client, alice, alg):
+def test_other_alg_header_signed_hmac_sha256_with_the_right_key_is_refused(client, alice, alg):
     """Key confusion: an RS256 header whose "signature" is an HMAC made with our key (as if it were a public key)."""
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(hs256({"alg": alg, "typ": "JWT"}, claims))))
+    assert_refused(get_id(client, cookie(hs256({"alg": alg, "typ": "JWT"}, claims))))
 
 
 @pytest.mark.parametrize(
@@ -133,52 +133,52 @@ def test_other_alg_header_signed_hmac_sha256_with_the_right_key_is_refused(sec_c
         {"x5u": "https://evil.test/cert.pem"},
     ],
 )
-def test_header_cannot_choose_the_key(sec_client, alice, extra):
+def test_header_cannot_choose_the_key(client, alice, extra):
     """jwk/jku/kid/x5u name a key the attacker controls; the token is signed with that key."""
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(hs256({"alg": "HS256", "typ": "JWT", **extra}, claims, OTHER_KEY))))
+    assert_refused(get_id(client, cookie(hs256({"alg": "HS256", "typ": "JWT", **extra}, claims, OTHER_KEY))))
 
 
 # -- time -------------------------------------------------------------------------------
 
 
-def test_expired_beyond_the_leeway_is_refused(sec_client, sec_clock, alice):
+def test_expired_beyond_the_leeway_is_refused(client, clock, alice):
     token, claims = alice
-    sec_clock.now = claims["exp"] + LEEWAY - 1
-    assert get_id(sec_client, cookie(token)).status_int == 200  # within the leeway
-    sec_clock.now = claims["exp"] + LEEWAY + 1
-    assert_refused(get_id(sec_client, cookie(token)))
-    sec_clock.now = claims["exp"] + 86400
-    assert_refused(get_id(sec_client, cookie(token)))
+    clock.now = claims["exp"] + LEEWAY - 1
+    assert get_id(client, cookie(token)).status_int == 200  # within the leeway
+    clock.now = claims["exp"] + LEEWAY + 1
+    assert_refused(get_id(client, cookie(token)))
+    clock.now = claims["exp"] + 86400
+    assert_refused(get_id(client, cookie(token)))
 
 
-def test_iat_in_the_future_is_refused(sec_client, sec_clock, alice):
+def test_iat_in_the_future_is_refused(client, clock, alice):
     _, claims = alice
-    now = int(sec_clock())
-    assert get_id(sec_client, cookie(forge({**claims, "iat": now + LEEWAY - 1}))).status_int == 200
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "iat": now + 60, "exp": now + 3660}))))
+    now = int(clock())
+    assert get_id(client, cookie(forge({**claims, "iat": now + LEEWAY - 1}))).status_int == 200
+    assert_refused(get_id(client, cookie(forge({**claims, "iat": now + 60, "exp": now + 3660}))))
 
 
 @pytest.mark.parametrize("nbf_offset", [60, LEEWAY + 1, 10**6])
-def test_nbf_in_the_future_is_refused(sec_client, sec_clock, alice, nbf_offset):
+def test_nbf_in_the_future_is_refused(client, clock, alice, nbf_offset):
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "nbf": int(sec_clock()) + nbf_offset}))))
+    assert_refused(get_id(client, cookie(forge({**claims, "nbf": int(clock()) + nbf_offset}))))
 
 
 @pytest.mark.parametrize("nbf", ["0", 1.5, "soon", [0], True, {"at": 0}])
-def test_nbf_of_another_type_is_refused(sec_client, alice, nbf):
+def test_nbf_of_another_type_is_refused(client, alice, nbf):
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "nbf": nbf}))))
+    assert_refused(get_id(client, cookie(forge({**claims, "nbf": nbf}))))
 
 
 # -- the claims -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("claim", ["_uid", "sub", "ver", "iat", "exp", "jti"])
-def test_each_required_claim_missing_is_refused(sec_client, alice, claim):
+def test_each_required_claim_missing_is_refused(client, alice, claim):
     _, claims = alice
     claims = {k: v for k, v in claims.items() if k != claim}
-    assert_refused(get_id(sec_client, cookie(forge(claims))))
+    assert_refused(get_id(client, cookie(forge(claims))))
 
 
 @pytest.mark.parametrize(
@@ -193,18 +193,18 @@ def test_each_required_claim_missing_is_refused(sec_client, alice, claim):
         ("jti", 1), ("jti", ""), ("jti", None), ("jti", "j" * 10000), ("jti", ["a"]),
     ],
 )  # fmt: skip
-def test_claim_of_the_wrong_type_is_refused(sec_client, alice, claim, value):
+def test_claim_of_the_wrong_type_is_refused(client, alice, claim, value):
     """Correctly signed (as with a stolen key): still refused, never a 500; ``ver: False`` is not 0."""
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(forge({**claims, claim: value}))))
+    assert_refused(get_id(client, cookie(forge({**claims, claim: value}))))
 
 
-def test_uid_and_account_must_agree(sec_client, alice):
-    signup(sec_client, "bob")
+def test_uid_and_account_must_agree(client, alice):
+    signup(client, "bob")
     _, claims = alice
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "_uid": "bob"}))))
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "sub": str(int(claims["sub"]) + 1)}))))
-    assert_refused(get_id(sec_client, cookie(forge({**claims, "_uid": "ALICE"}))))
+    assert_refused(get_id(client, cookie(forge({**claims, "_uid": "bob"}))))
+    assert_refused(get_id(client, cookie(forge({**claims, "sub": str(int(claims["sub"]) + 1)}))))
+    assert_refused(get_id(client, cookie(forge({**claims, "_uid": "ALICE"}))))
 
 
 @pytest.mark.parametrize(
@@ -212,66 +212,66 @@ def test_uid_and_account_must_agree(sec_client, alice):
     ["[]", '"alice"', "1", "null", "[" * 3000, '{"a":' * 2000, "\xff\xfe"],
     ids=["array", "string", "number", "null", "deep-array", "deep-object", "not-utf8"],
 )
-def test_payload_that_is_not_a_claims_object_is_refused(sec_client, payload):
+def test_payload_that_is_not_a_claims_object_is_refused(client, payload):
     """Even correctly signed; and a forged 3,000-deep payload must not reach json.loads (it was a 500)."""
     raw = payload.encode("latin-1")
     header = b64url_json({"alg": "HS256", "typ": "JWT"})
     forged = f"{header}.{b64url(raw)}.{b64url(b'x' * 32)}"
-    assert_refused(get_id(sec_client, cookie(forged)))
+    assert_refused(get_id(client, cookie(forged)))
     signing_input = f"{header}.{b64url(raw)}"
     signature = hmac.new(SECRET_KEY.encode(), signing_input.encode(), hashlib.sha256).digest()
-    assert_refused(get_id(sec_client, cookie(f"{signing_input}.{b64url(signature)}")))
+    assert_refused(get_id(client, cookie(f"{signing_input}.{b64url(signature)}")))
 
 
 # -- the account behind the token -----------------------------------------------------------
 
 
-def test_token_of_a_deleted_user_is_refused(sec_client, sec_admin_token, alice):
+def test_token_of_a_deleted_user_is_refused(client, admin_token, alice):
     token, _ = alice
-    response = sec_client.delete("/api/users/alice", headers={**X_ORIGIN, **cookie(sec_admin_token)})
+    response = client.delete("/api/users/alice", headers={**X_ORIGIN, **cookie(admin_token)})
     assert response.status_int == 204
-    assert_refused(get_id(sec_client, cookie(token)))
+    assert_refused(get_id(client, cookie(token)))
 
 
-def test_token_of_a_deleted_user_stays_refused_after_the_uid_is_registered_again(sec_client, sec_admin_token, alice):
+def test_token_of_a_deleted_user_stays_refused_after_the_uid_is_registered_again(client, admin_token, alice):
     old_token, old_claims = alice
-    sec_client.delete("/api/users/alice", headers={**X_ORIGIN, **cookie(sec_admin_token)})
-    signup(sec_client, "alice", password="a new password 2")
-    assert_refused(get_id(sec_client, cookie(old_token)))
-    new_token = login(sec_client, "alice", "a new password 2")
+    client.delete("/api/users/alice", headers={**X_ORIGIN, **cookie(admin_token)})
+    signup(client, "alice", password="a new password 2")
+    assert_refused(get_id(client, cookie(old_token)))
+    new_token = token_for(client, "alice", "a new password 2")
     assert unverified_claims(new_token)["sub"] != old_claims["sub"]
-    assert get_id(sec_client, cookie(new_token)).json["uid"] == "alice"
-    assert_refused(get_id(sec_client, cookie(old_token)))
+    assert get_id(client, cookie(new_token)).json["uid"] == "alice"
+    assert_refused(get_id(client, cookie(old_token)))
 
 
-def test_role_is_read_from_the_database_not_the_token(sec_app, sec_client, alice):
+def test_role_is_read_from_the_database_not_the_token(app, client, alice):
     token, _ = alice
-    assert sec_client.get("/api/users", headers=cookie(token), expect_errors=True).status_int == 403
-    sec_app.store.set_role("alice", "Admin")
-    assert sec_client.get("/api/users", headers=cookie(token)).status_int == 200  # same token, new role
-    sec_app.store.set_role("alice", "User")
-    assert_error(sec_client.get("/api/users", headers=cookie(token), expect_errors=True), 403)
+    assert client.get("/api/users", headers=cookie(token), expect_errors=True).status_int == 403
+    app.store.set_role("alice", "Admin")
+    assert client.get("/api/users", headers=cookie(token)).status_int == 200  # same token, new role
+    app.store.set_role("alice", "User")
+    assert_error(client.get("/api/users", headers=cookie(token), expect_errors=True), 403)
 
 
-def test_revoked_jti_replayed_after_logout_is_refused(sec_client, alice):
+def test_revoked_jti_replayed_after_logout_is_refused(client, alice):
     token, _ = alice
-    response = sec_client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)})
+    response = client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)})
     assert response.status_int == 200
-    assert_refused(get_id(sec_client, cookie(token)))
-    assert_refused(sec_client.get("/api/data", headers=cookie(token), expect_errors=True))
-    assert_refused(sec_client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)}, expect_errors=True))
+    assert_refused(get_id(client, cookie(token)))
+    assert_refused(client.get("/api/data", headers=cookie(token), expect_errors=True))
+    assert_refused(client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)}, expect_errors=True))
 
 
-def test_password_change_revokes_every_other_token(sec_client, alice):
+def test_password_change_revokes_every_other_token(client, alice):
     token_a, _ = alice
-    token_b = login(sec_client, "alice")
-    response = sec_client.put_json(
+    token_b = token_for(client, "alice")
+    response = client.put_json(
         "/api/user", {"password": "a brand new one", "current_password": PASSWORD}, headers=cookie(token_a)
     )
-    fresh = token_from(response)
-    assert_refused(get_id(sec_client, cookie(token_b)))
-    assert_refused(get_id(sec_client, cookie(token_a)))
-    assert get_id(sec_client, cookie(fresh)).status_int == 200
+    fresh = token_of(response)
+    assert_refused(get_id(client, cookie(token_b)))
+    assert_refused(get_id(client, cookie(token_a)))
+    assert get_id(client, cookie(fresh)).status_int == 200
 
 
 # -- malformed cookies and other places a token might be put ------------------------------------
@@ -284,44 +284,44 @@ def test_password_change_revokes_every_other_token(sec_client, alice):
         "x" * 10240, "t\xf6k\xe9n", "\xff\xfe\xfd", '"quoted"', "%00", "=", "a.b.c.d.e",
     ],
 )  # fmt: skip
-def test_garbage_cookie_values_are_refused(sec_client, value):
-    response = sec_client.get("/api/id", extra_environ={"HTTP_COOKIE": f"jwt_python_flask={value}"}, expect_errors=True)
+def test_garbage_cookie_values_are_refused(client, value):
+    response = client.get("/api/id", extra_environ={"HTTP_COOKIE": f"jwt_python_flask={value}"}, expect_errors=True)
     assert_refused(response)
 
 
-def test_empty_cookie_value_is_a_missing_token(sec_client):
-    response = sec_client.get("/api/id", extra_environ={"HTTP_COOKIE": "jwt_python_flask="}, expect_errors=True)
+def test_empty_cookie_value_is_a_missing_token(client):
+    response = client.get("/api/id", extra_environ={"HTTP_COOKIE": "jwt_python_flask="}, expect_errors=True)
     assert_refused(response, TOKEN_MISSING)
 
 
-def test_genuine_token_with_bytes_appended_or_padded_is_refused(sec_client, alice):
+def test_genuine_token_with_bytes_appended_or_padded_is_refused(client, alice):
     token, _ = alice
     for bent in (token + "=", token + "A", token + ".", token[:-1], token.replace(".", "..", 1), " " + token + "x"):
-        assert_refused(get_id(sec_client, cookie(bent)))
+        assert_refused(get_id(client, cookie(bent)))
 
 
-def test_token_in_authorization_header_is_ignored(sec_client, alice):
+def test_token_in_authorization_header_is_ignored(client, alice):
     token, _ = alice
-    assert_refused(get_id(sec_client, {"Authorization": f"Bearer {token}"}), TOKEN_MISSING)
-    assert_refused(get_id(sec_client, {"Authorization": f"JWT {token}"}), TOKEN_MISSING)
+    assert_refused(get_id(client, {"Authorization": f"Bearer {token}"}), TOKEN_MISSING)
+    assert_refused(get_id(client, {"Authorization": f"JWT {token}"}), TOKEN_MISSING)
 
 
-def test_token_in_query_string_is_ignored(sec_client, alice):
+def test_token_in_query_string_is_ignored(client, alice):
     token, _ = alice
     for name in ("token", "jwt", "jwt_python_flask", "access_token"):
-        assert_refused(sec_client.get(f"/api/id?{name}={token}", expect_errors=True), TOKEN_MISSING)
+        assert_refused(client.get(f"/api/id?{name}={token}", expect_errors=True), TOKEN_MISSING)
 
 
-def test_token_in_body_is_ignored(sec_client, alice):
+def test_token_in_body_is_ignored(client, alice):
     token, _ = alice
-    response = sec_client.put_json("/api/user", {"name": "Mallory", "token": token}, expect_errors=True)
+    response = client.put_json("/api/user", {"name": "Mallory", "token": token}, expect_errors=True)
     assert_refused(response, TOKEN_MISSING)
 
 
-def test_token_under_another_cookie_name_is_ignored(sec_client, alice):
+def test_token_under_another_cookie_name_is_ignored(client, alice):
     token, _ = alice
     for name in ("jwt", "xjwt_python_flask", "jwt_python_flask_", "JWT_PYTHON_FLASK", "token"):
-        response = sec_client.get("/api/id", extra_environ={"HTTP_COOKIE": f"{name}={token}"}, expect_errors=True)
+        response = client.get("/api/id", extra_environ={"HTTP_COOKIE": f"{name}={token}"}, expect_errors=True)
         assert_refused(response, TOKEN_MISSING)
 
 
@@ -330,39 +330,39 @@ def _with_cookies(client, *values):
     return client.get("/api/id", extra_environ={"HTTP_COOKIE": header}, expect_errors=True)
 
 
-def test_two_cookies_of_the_same_name_are_deterministic(sec_client, alice):
+def test_two_cookies_of_the_same_name_are_deterministic(client, alice):
     token, _ = alice
     for order in ((token, "garbage"), ("garbage", token)):
-        outcomes = {(r.status_int, r.body) for r in (_with_cookies(sec_client, *order) for _ in range(5))}
+        outcomes = {(r.status_int, r.body) for r in (_with_cookies(client, *order) for _ in range(5))}
         assert len(outcomes) == 1, outcomes
         status, _ = outcomes.pop()
         assert status in (200, 401)
 
 
-def test_two_cookies_never_let_a_revoked_or_forged_token_through(sec_client, alice):
+def test_two_cookies_never_let_a_revoked_or_forged_token_through(client, alice):
     """With a revoked (or forged) token beside a valid one, the answer is bob or 401, never alice's identity."""
     alice_token, alice_claims = alice
-    sec_client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(alice_token)})
-    signup(sec_client, "bob")
-    bob_token = login(sec_client, "bob")
+    client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(alice_token)})
+    signup(client, "bob")
+    bob_token = token_for(client, "bob")
     forged = forge({**alice_claims, "jti": "forged"}, OTHER_KEY)
     for bad in (alice_token, forged, "garbage"):
         for order in ((bad, bob_token), (bob_token, bad)):
-            response = _with_cookies(sec_client, *order)
+            response = _with_cookies(client, *order)
             if response.status_int == 200:
                 assert response.json["uid"] == "bob"
             else:
                 assert_refused(response)
-        assert_refused(_with_cookies(sec_client, bad, bad))
-    assert_refused(_with_cookies(sec_client, alice_token, forged))
+        assert_refused(_with_cookies(client, bad, bad))
+    assert_refused(_with_cookies(client, alice_token, forged))
 
 
-def test_a_token_is_never_echoed_in_a_body(sec_client, alice):
+def test_a_token_is_never_echoed_in_a_body(client, alice):
     token, _ = alice
     for response in (
-        get_id(sec_client, cookie(token)),
-        sec_client.get("/api/data", headers=cookie(token)),
-        get_id(sec_client, cookie(token + "x")),
+        get_id(client, cookie(token)),
+        client.get("/api/data", headers=cookie(token)),
+        get_id(client, cookie(token + "x")),
     ):
         assert token not in response.text and token.split(".")[2] not in response.text
 
@@ -372,12 +372,12 @@ def test_base64_without_padding_is_how_we_issue(alice):
     assert "=" not in token and all(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in token.split("."))
 
 
-def test_housekeeping_never_forgets_a_revocation_while_the_token_lives(sec_client, sec_clock, alice):
+def test_housekeeping_never_forgets_a_revocation_while_the_token_lives(client, clock, alice):
     """Revoked jtis are purged only after their token has expired (leeway included)."""
     token, claims = alice
-    sec_client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)})
+    client.delete("/api/authenticate", headers={**X_ORIGIN, **cookie(token)})
     for moment in (claims["exp"] - 1, claims["exp"] + LEEWAY - 1, claims["exp"] + LEEWAY + 61):
-        sec_clock.now = moment
-        sec_client.post_json("/api/authenticate", {"uid": "nobody", "password": "x" * 8}, expect_errors=True)  # purges
-        login(sec_client, "alice")  # purges too
-        assert_refused(get_id(sec_client, cookie(token)))
+        clock.now = moment
+        client.post_json("/api/authenticate", {"uid": "nobody", "password": "x" * 8}, expect_errors=True)  # purges
+        token_for(client, "alice")  # purges too
+        assert_refused(get_id(client, cookie(token)))
