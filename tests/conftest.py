@@ -22,7 +22,9 @@ for path in (TESTS_DIR, REPO_DIR):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from support import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, make_admin, new_client, signup  # noqa: E402
+from support import (  # noqa: E402
+    ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, make_admin, new_client, signup, token_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +110,11 @@ def admin_client(app):
 def admin_token(app, client):
     """The token of ``root``, an Admin (the client's cookie jar left empty)."""
     return make_admin(app, client, "root")
+
+
+@pytest.fixture
+def victim(app, client, admin_token):
+    """alice (a User) and root (an Admin), both signed in: every state change is possible with their cookies."""
+    signup(client, "alice")
+    signup(client, "bob")
+    return {"alice": token_for(client, "alice"), "root": admin_token}

@@ -1,24 +1,18 @@
 """Hostile and broken input: every one is a 4xx with the contract's error body, never a 500."""
 
-import base64
 import json
 import time
 
-import jwt
 import pytest
 import webtest
 
 from support import (
-    COOKIE_NAME,
     LOGIN_FAILED,
     OWN_ORIGIN,
     PASSWORD,
-    SECRET_KEY,
-    TOKEN_INVALID,
     assert_error,
     login,
     signup,
-    token_of,
 )
 
 
@@ -149,98 +143,3 @@ def test_ten_thousand_char_password_refused_at_login(client):
     assert time.monotonic() - started < 5
 
 
-# --- garbage cookies: always 401, never 500 ----------------------------------------------------
-
-
-def b64(data):
-    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def forged_none_token(claims):
-    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
-
-
-GARBAGE_COOKIES = [
-    "garbage",
-    "",
-    "a.b.c",
-    "....",
-    "x" * 8000,
-    "eyJhbGciOiJIUzI1NiJ9.%%%%.@@@@",
-    "eyJ" + "A" * 5000 + ".eyJ.sig",
-    "\u00e9\u00e9\u00e9",
-]
-
-
-@pytest.mark.parametrize("value", GARBAGE_COOKIES,
-                         ids=["word", "empty", "three-parts", "dots", "8000-chars", "bad-base64", "huge-header",
-                              "latin1"])
-def test_garbage_cookie_is_401(client, value):
-    signup(client, "toby")
-    resp = client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={value}"}, expect_errors=True)
-    assert_error(resp, 401)
-
-
-def test_malformed_cookie_header_is_401(client):
-    for header in (f"{COOKIE_NAME}", f"{COOKIE_NAME}=\"unterminated", ";;;=;=;", f"{COOKIE_NAME}=a; {COOKIE_NAME}=b",
-                   "x" * 16000):
-        resp = client.get("/api/id", headers={"Cookie": header}, expect_errors=True)
-        assert_error(resp, 401)
-
-
-def forge(claims, key=SECRET_KEY, algorithm="HS256", headers=None):
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
-
-
-def good_claims(login_resp, **changes):
-    claims = jwt.decode(token_of(login_resp), SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})
-    claims.update(changes)
-    return {k: v for k, v in claims.items() if v is not ...}
-
-
-def send_token(client, token):
-    client.reset()
-    return client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={token}"}, expect_errors=True)
-
-
-def test_resent_valid_token_works_as_control(client, signed_in):
-    resp = send_token(client, forge(good_claims(signed_in)))
-    assert resp.status_int == 200 and resp.json["uid"] == "alice"
-
-
-@pytest.mark.parametrize("case", [
-    "other-key", "alg-none", "hs512", "hs384", "missing-exp", "missing-iat", "missing-jti", "missing-uid",
-    "uid-int", "exp-string", "expired", "iat-future", "nbf-future", "claims-array", "sub-other-user", "sub-junk",
-    "ver-old",
-])
-def test_forged_or_broken_token_is_401(client, signed_in, clock, case):
-    now = int(clock.now)
-    claims = good_claims(signed_in)
-    token = {
-        "other-key": lambda: forge(claims, key="another key that is long enough for hs256!!"),
-        "alg-none": lambda: forged_none_token(claims),
-        "hs512": lambda: forge(claims, algorithm="HS512"),
-        "hs384": lambda: forge(claims, algorithm="HS384"),
-        "missing-exp": lambda: forge(good_claims(signed_in, exp=...)),
-        "missing-iat": lambda: forge(good_claims(signed_in, iat=...)),
-        "missing-jti": lambda: forge(good_claims(signed_in, jti=...)),
-        "missing-uid": lambda: forge(good_claims(signed_in, _uid=...)),
-        "uid-int": lambda: forge(good_claims(signed_in, _uid=1)),
-        "exp-string": lambda: forge(good_claims(signed_in, exp="never")),
-        "expired": lambda: forge(good_claims(signed_in, iat=now - 7200, exp=now - 3600)),
-        "iat-future": lambda: forge(good_claims(signed_in, iat=now + 3600, exp=now + 7200)),
-        "nbf-future": lambda: forge(good_claims(signed_in, nbf=now + 3600)),
-        "claims-array": lambda: f"{forge(claims).split('.')[0]}.{b64([1, 2])}.x",
-        "sub-other-user": lambda: forge(good_claims(signed_in, sub="999999")),
-        "sub-junk": lambda: forge(good_claims(signed_in, sub="1 OR 1=1")),
-        "ver-old": lambda: forge(good_claims(signed_in, ver=-1)),
-    }[case]()
-    resp = send_token(client, token)
-    assert_error(resp, 401, message=TOKEN_INVALID)
-
-
-def test_garbage_cookie_on_login_does_not_block_login(client):
-    signup(client, "toby")
-    client.set_cookie(COOKIE_NAME, "garbage")
-    login(client, "toby", PASSWORD)

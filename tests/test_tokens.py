@@ -7,6 +7,7 @@ the last word (deleted account, revoked jti, token version, role).
 """
 
 import base64
+import json
 import hashlib
 import hmac
 
@@ -14,6 +15,7 @@ import jwt
 import pytest
 
 from support import (
+    COOKIE_NAME,
     OTHER_KEY,
     PASSWORD,
     SECRET_KEY,
@@ -26,8 +28,11 @@ from support import (
     cookie,
     forge,
     hs256,
-    token_for,
+    json,
+    login,
     signup,
+    the_cookie,
+    token_for,
     token_of,
     unverified_claims,
 )
@@ -381,3 +386,174 @@ def test_housekeeping_never_forgets_a_revocation_while_the_token_lives(client, c
         client.post_json("/api/authenticate", {"uid": "nobody", "password": "x" * 8}, expect_errors=True)  # purges
         token_for(client, "alice")  # purges too
         assert_refused(get_id(client, cookie(token)))
+
+
+def test_login_token_claims_verify_with_pyjwt_and_match_ttl(client, clock):
+    signup(client, "toby")
+    token = token_of(login(client, "toby"))
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    claims = jwt.decode(
+        token,
+        SECRET_KEY,
+        algorithms=["HS256"],
+        options={"require": ["_uid", "iat", "exp", "jti"]},
+        leeway=60,
+    )
+    assert claims["_uid"] == "toby"
+    assert isinstance(claims["iat"], int) and isinstance(claims["exp"], int)
+    assert abs(claims["iat"] - clock.now) <= 1
+    assert claims["exp"] - claims["iat"] == 3600
+    assert isinstance(claims["jti"], str) and claims["jti"]
+
+
+
+def test_each_login_gets_a_token_with_its_own_jti(client, make_client):
+    signup(client, "toby")
+    first = token_of(login(client, "toby"))
+    second = token_of(login(make_client(), "toby"))
+    decode = lambda t: jwt.decode(t, SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})  # noqa: E731
+    assert decode(first)["jti"] != decode(second)["jti"]
+
+
+
+def test_token_ttl_setting_drives_both_max_age_and_exp(make_app, make_client):
+    client = make_client(make_app(token_ttl=120))
+    signup(client, "toby")
+    resp = login(client, "toby")
+    _, token, attrs, _ = the_cookie(resp)
+    assert attrs["max-age"] == "120"
+    claims = jwt.decode(token, SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})
+    assert claims["exp"] - claims["iat"] == 120
+
+
+
+def test_bearer_header_is_not_read_even_from_a_signed_in_browser(client, signed_in):
+    token = token_of(signed_in)
+    client.reset()
+    resp = client.get("/api/id", headers={"Authorization": f"Bearer {token}"}, expect_errors=True)
+    assert_error(resp, 401, message=TOKEN_MISSING)
+
+
+
+def test_query_string_token_is_not_read_even_from_a_signed_in_browser(client, signed_in):
+    token = token_of(signed_in)
+    client.reset()
+    resp = client.get(f"/api/id?{COOKIE_NAME}={token}&token={token}", expect_errors=True)
+    assert_error(resp, 401, message=TOKEN_MISSING)
+
+
+
+def test_token_expires_after_ttl_by_the_app_clock(client, signed_in, clock):
+    clock.advance(3600 + 11)  # past exp and the 10 s leeway
+    resp = client.get("/api/id", expect_errors=True)
+    assert_error(resp, 401, message=TOKEN_INVALID)
+
+
+
+def test_token_still_valid_just_before_exp(client, signed_in, clock):
+    clock.advance(3600 - 5)
+    assert client.get("/api/id").json["uid"] == "alice"
+
+
+def b64_json(data):
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+
+def forged_none_token(claims):
+    return f"{b64_json({'alg': 'none', 'typ': 'JWT'})}.{b64_json(claims)}."
+
+
+
+GARBAGE_COOKIES = [
+    "garbage",
+    "",
+    "a.b.c",
+    "....",
+    "x" * 8000,
+    "eyJhbGciOiJIUzI1NiJ9.%%%%.@@@@",
+    "eyJ" + "A" * 5000 + ".eyJ.sig",
+    "\u00e9\u00e9\u00e9",
+]
+
+
+
+@pytest.mark.parametrize("value", GARBAGE_COOKIES,
+                         ids=["word", "empty", "three-parts", "dots", "8000-chars", "bad-base64", "huge-header",
+                              "latin1"])
+def test_garbage_cookie_is_401(client, value):
+    signup(client, "toby")
+    resp = client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={value}"}, expect_errors=True)
+    assert_error(resp, 401)
+
+
+
+def test_malformed_cookie_header_is_401(client):
+    for header in (f"{COOKIE_NAME}", f"{COOKIE_NAME}=\"unterminated", ";;;=;=;", f"{COOKIE_NAME}=a; {COOKIE_NAME}=b",
+                   "x" * 16000):
+        resp = client.get("/api/id", headers={"Cookie": header}, expect_errors=True)
+        assert_error(resp, 401)
+
+
+
+def pyjwt_token(claims, key=SECRET_KEY, algorithm="HS256", headers=None):
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+
+def good_claims(login_resp, **changes):
+    claims = jwt.decode(token_of(login_resp), SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not ...}
+
+
+
+def send_token(client, token):
+    client.reset()
+    return client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={token}"}, expect_errors=True)
+
+
+
+def test_resent_valid_token_works_as_control(client, signed_in):
+    resp = send_token(client, pyjwt_token(good_claims(signed_in)))
+    assert resp.status_int == 200 and resp.json["uid"] == "alice"
+
+
+
+@pytest.mark.parametrize("case", [
+    "other-key", "alg-none", "hs512", "hs384", "missing-exp", "missing-iat", "missing-jti", "missing-uid",
+    "uid-int", "exp-string", "expired", "iat-future", "nbf-future", "claims-array", "sub-other-user", "sub-junk",
+    "ver-old",
+])
+def test_forged_or_broken_token_is_401(client, signed_in, clock, case):
+    now = int(clock.now)
+    claims = good_claims(signed_in)
+    token = {
+        "other-key": lambda: pyjwt_token(claims, key="another key that is long enough for hs256!!"),
+        "alg-none": lambda: forged_none_token(claims),
+        "hs512": lambda: pyjwt_token(claims, algorithm="HS512"),
+        "hs384": lambda: pyjwt_token(claims, algorithm="HS384"),
+        "missing-exp": lambda: pyjwt_token(good_claims(signed_in, exp=...)),
+        "missing-iat": lambda: pyjwt_token(good_claims(signed_in, iat=...)),
+        "missing-jti": lambda: pyjwt_token(good_claims(signed_in, jti=...)),
+        "missing-uid": lambda: pyjwt_token(good_claims(signed_in, _uid=...)),
+        "uid-int": lambda: pyjwt_token(good_claims(signed_in, _uid=1)),
+        "exp-string": lambda: pyjwt_token(good_claims(signed_in, exp="never")),
+        "expired": lambda: pyjwt_token(good_claims(signed_in, iat=now - 7200, exp=now - 3600)),
+        "iat-future": lambda: pyjwt_token(good_claims(signed_in, iat=now + 3600, exp=now + 7200)),
+        "nbf-future": lambda: pyjwt_token(good_claims(signed_in, nbf=now + 3600)),
+        "claims-array": lambda: f"{pyjwt_token(claims).split('.')[0]}.{b64_json([1, 2])}.x",
+        "sub-other-user": lambda: pyjwt_token(good_claims(signed_in, sub="999999")),
+        "sub-junk": lambda: pyjwt_token(good_claims(signed_in, sub="1 OR 1=1")),
+        "ver-old": lambda: pyjwt_token(good_claims(signed_in, ver=-1)),
+    }[case]()
+    resp = send_token(client, token)
+    assert_error(resp, 401, message=TOKEN_INVALID)
+
+
+
+def test_garbage_cookie_on_login_does_not_block_login(client):
+    signup(client, "toby")
+    client.set_cookie(COOKIE_NAME, "garbage")
+    login(client, "toby", PASSWORD)
