@@ -300,3 +300,62 @@ def test_no_jsonp(client, victim):
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert not response.text.startswith("steal")
+
+
+# --- exact boundaries: what is a preflight, which headers, which spelling ---------------------------
+
+
+def test_a_post_carrying_access_control_request_method_is_not_a_preflight(client):
+    """Only an OPTIONS is a preflight: a POST with the preflight's header goes to the router as a POST."""
+    signup(client, "toby")
+    headers = {"Origin": "http://localhost:4100", "Access-Control-Request-Method": "POST"}
+    resp = client.post_json("/api/authenticate", {"uid": "toby", "password": "wrong password"},
+                            headers=headers, expect_errors=True)  # fmt: skip
+    assert_error(resp, 401, message=LOGIN_FAILED)
+    assert "Access-Control-Allow-Methods" not in resp.headers
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://localhost:4100"
+
+
+def test_a_plain_options_gets_the_routers_204_with_allow(client):
+    """No Origin, no Access-Control-Request-Method: not a preflight; the router says what is allowed."""
+    resp = client.options("/api/authenticate", expect_errors=True)
+    assert resp.status_int == 204, resp.body
+    assert header_list(resp.headers["Allow"]) == ["DELETE", "POST", "OPTIONS"]
+    assert resp.body == b""
+    assert cors_headers(resp) == {}
+
+
+def test_an_options_with_origin_but_no_request_method_gets_the_routers_204(client):
+    resp = client.options("/api/users", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
+    assert resp.status_int == 204, resp.body
+    assert header_list(resp.headers["Allow"]) == ["GET", "OPTIONS"]
+    assert "Access-Control-Allow-Methods" not in resp.headers
+    assert resp.headers["Access-Control-Allow-Origin"] == "http://localhost:4100"
+
+
+def test_an_options_with_request_method_but_no_origin_gets_the_routers_204(client):
+    resp = client.options("/api/user", headers={"Access-Control-Request-Method": "PUT"}, expect_errors=True)
+    assert resp.status_int == 204, resp.body
+    assert "Allow" in resp.headers
+    assert cors_headers(resp) == {}
+
+
+def test_expose_headers_is_exactly_retry_after_and_request_id(client, signed_in):
+    """The page's script may read these two (a 429's wait, the id to quote to support); nothing else."""
+    resp = client.get("/api/id", headers={"Origin": "http://localhost:4100"})
+    assert resp.headers["Access-Control-Expose-Headers"] == "Retry-After, X-Request-ID"
+    failed = client.get("/api/nope", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
+    assert failed.headers["Access-Control-Expose-Headers"] == "Retry-After, X-Request-ID"
+
+
+@pytest.mark.parametrize("origin", ["HTTP://LOCALHOST:4100", "http://LocalHost:4100", "Http://127.0.0.1:4100"])
+def test_an_upper_case_origin_is_the_same_origin(client, signed_in, origin):
+    """Scheme and host are case-insensitive (RFC 6454): README "Decisions". The answer echoes the Origin as sent."""
+    resp = client.get("/api/id", headers={"Origin": origin})
+    assert resp.headers["Access-Control-Allow-Origin"] == origin
+    assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+    preflight_resp = client.options("/api/user", headers={"Origin": origin, "Access-Control-Request-Method": "PUT"})
+    assert preflight_resp.status_int == 204
+    assert preflight_resp.headers["Access-Control-Allow-Origin"] == origin
+    changed = client.put_json("/api/user", {"name": "Upper"}, headers={"Origin": origin})
+    assert changed.status_int == 200 and changed.json["name"] == "Upper"

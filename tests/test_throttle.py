@@ -215,3 +215,54 @@ def test_throttle_state_is_shared_between_apps_on_one_database(make_app, make_cl
     fail(second, "toby", 2)
     assert_throttled(login(first, "toby", PASSWORD, status=429))
     assert_throttled(login(second, "toby", PASSWORD, status=429))
+
+
+# --- exact boundaries: messages, Retry-After, the 101st signup ------------------------------------
+
+
+def test_the_lock_message_names_the_uid_or_the_address(client):
+    signup(client, "toby")
+    fail(client, "toby", 5)
+    body = assert_error(login(client, "toby", PASSWORD, status=429), 429)
+    assert body["message"] == f"Too many failed logins for this user id; try again in {WINDOW} seconds"
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(50):
+        fail(client, f"victim{i}", extra_environ=attacker)
+    body = assert_error(login(client, "someone-else", WRONG, status=429, extra_environ=attacker), 429)
+    assert body["message"] == f"Too many failed logins from this address; try again in {WINDOW} seconds"
+
+
+def test_retry_after_after_failures_at_fractional_times_is_rounded_up(client, clock):
+    signup(client, "toby")
+    clock.advance(0.5)
+    oldest = clock.now
+    fail(client, "toby")
+    clock.advance(0.75)
+    fail(client, "toby", 4)
+    clock.now = oldest + 100.75  # the oldest failure leaves the window in 799.75 s
+    resp = login(client, "toby", PASSWORD, status=429)
+    assert resp.headers["Retry-After"] == "800"
+    assert assert_error(resp, 429)["message"].endswith("try again in 800 seconds")
+    clock.now = oldest + WINDOW - 0.25  # a quarter second left: never "0"
+    assert login(client, "toby", PASSWORD, status=429).headers["Retry-After"] == "1"
+    clock.now = oldest + WINDOW  # the oldest failure has left the window
+    login(client, "toby", PASSWORD)
+
+
+def test_the_101st_signup_at_3599_seconds_is_429_at_3600_it_is_201(client, clock):
+    addr = {"REMOTE_ADDR": "203.0.113.9"}
+    start = clock.now
+    for i in range(100):
+        resp = client.post_json("/api/user", {"uid": f"user{i}", "password": PASSWORD, "name": "N"},
+                                extra_environ=addr, expect_errors=True)  # fmt: skip
+        assert resp.status_int == 201, (i, resp.body)
+    clock.now = start + 3599
+    resp = client.post_json("/api/user", {"uid": "user100", "password": PASSWORD, "name": "N"},
+                            extra_environ=addr, expect_errors=True)  # fmt: skip
+    body = assert_error(resp, 429)
+    assert resp.headers["Retry-After"] == "1"
+    assert body["message"] == "Too many signups from this address; try again in 1 seconds"
+    clock.now = start + 3600
+    resp = client.post_json("/api/user", {"uid": "user100", "password": PASSWORD, "name": "N"},
+                            extra_environ=addr, expect_errors=True)  # fmt: skip
+    assert resp.status_int == 201, resp.body

@@ -557,3 +557,61 @@ def test_garbage_cookie_on_login_does_not_block_login(client):
     signup(client, "toby")
     client.set_cookie(COOKIE_NAME, "garbage")
     login(client, "toby", PASSWORD)
+
+
+# --- exact boundaries: time, length, jti, sub ------------------------------------------------
+
+
+def test_a_token_is_refused_exactly_at_exp_plus_the_leeway(client, clock, alice):
+    token, claims = alice
+    clock.now = claims["exp"] + LEEWAY - 1
+    assert get_id(client, cookie(token)).status_int == 200
+    clock.now = claims["exp"] + LEEWAY
+    assert_refused(get_id(client, cookie(token)))
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_iat_and_nbf_exactly_at_now_plus_the_leeway_are_accepted_one_second_later_refused(client, clock, alice,
+                                                                                          claim):
+    _, claims = alice
+    now = int(clock.now)
+    at_the_edge = forge({**claims, claim: now + LEEWAY, "exp": now + 3600})
+    assert get_id(client, cookie(at_the_edge)).json["uid"] == "alice"
+    beyond = forge({**claims, claim: now + LEEWAY + 1, "exp": now + 3600})
+    assert_refused(get_id(client, cookie(beyond)))
+
+
+def _signed_token_of_length(claims, length):
+    """A correctly signed token of exactly ``length`` characters (a padding claim makes up the rest)."""
+    for size in range(length):
+        token = forge({**claims, "pad": "x" * size})
+        if len(token) >= length:
+            assert len(token) == length, f"no token of exactly {length} characters"
+            return token
+    raise AssertionError(length)
+
+
+def test_a_token_of_exactly_the_maximum_length_is_read_one_character_more_is_not(client, alice):
+    _, claims = alice
+    longest = _signed_token_of_length(claims, 4096)
+    assert get_id(client, cookie(longest)).json["uid"] == "alice"
+    too_long = _signed_token_of_length(claims, 4097)
+    assert_refused(get_id(client, cookie(too_long)))
+
+
+def test_a_jti_of_64_characters_is_accepted_65_is_refused(client, alice):
+    _, claims = alice
+    assert get_id(client, cookie(forge({**claims, "jti": "j" * 64}))).json["uid"] == "alice"
+    assert_refused(get_id(client, cookie(forge({**claims, "jti": "j" * 65}))))
+
+
+@pytest.mark.parametrize("sub", ["9" * 19, "1" + "0" * 18, "9223372036854775808"])
+def test_a_correctly_signed_token_whose_sub_has_19_digits_is_401_never_500(client, alice, sub):
+    """One digit more than the guard allows: past SQLite's integer range, it must be refused before the lookup."""
+    _, claims = alice
+    assert_refused(get_id(client, cookie(forge({**claims, "sub": sub}))))
+
+
+def test_a_correctly_signed_token_whose_sub_has_18_digits_is_read_and_finds_nobody(client, alice):
+    _, claims = alice
+    assert_refused(get_id(client, cookie(forge({**claims, "sub": "9" * 18}))))

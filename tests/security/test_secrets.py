@@ -21,10 +21,11 @@ from support import (
     X_ORIGIN,
     assert_error,
     cookie,
-    token_for,
+    forge,
     new_client,
     service_env,
     signup,
+    token_for,
     unverified_claims,
 )
 
@@ -44,10 +45,21 @@ def test_a_key_under_32_bytes_is_refused_at_start(tmp_path, monkeypatch, key):
         assert key not in message  # the error names the problem, never the secret
 
 
-def test_a_32_byte_key_is_accepted_counting_utf8_bytes(tmp_path):
-    create_app(database=str(tmp_path / "a.sqlite3"), secret_key="k" * 32, access_log=False)
-    create_app(database=str(tmp_path / "b.sqlite3"), secret_key="\u00e9" * 16, access_log=False)  # 16 chars, 32 bytes
-    create_app(database=str(tmp_path / "c.sqlite3"), secret_key=os.urandom(32), access_log=False)
+@pytest.mark.parametrize("key", ["k" * 32, "\u00e9" * 16, os.urandom(32)], ids=["32-ascii", "16-chars-32-utf8-bytes",
+                                                                         "32-random-bytes"])
+def test_a_32_byte_key_is_accepted_counting_utf8_bytes_and_signs_and_verifies_tokens(make_app, tmp_path, key):
+    app = make_app(database=str(tmp_path / "a.sqlite3"), secret_key=key)
+    client = new_client(app)
+    signup(client, "alice")
+    token = token_for(client, "alice")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    claims = jwt.decode(token, key_bytes, algorithms=["HS256"])  # signed with exactly this key
+    assert claims["_uid"] == "alice"
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, key_bytes[:-1] + bytes([key_bytes[-1] ^ 1]), algorithms=["HS256"])
+    assert client.get("/api/id", headers=cookie(token)).json["uid"] == "alice"  # and verified with it
+    other = forge({**unverified_claims(token)}, OTHER_KEY)
+    assert_error(client.get("/api/id", headers=cookie(other), expect_errors=True), 401, message=TOKEN_INVALID)
 
 
 def test_a_short_previous_key_is_refused_too(tmp_path):
