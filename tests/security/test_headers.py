@@ -99,7 +99,7 @@ def test_every_api_answer_with_user_data_is_no_store(app, client):
 def test_the_session_cookie_has_every_attribute(client, clock):
     signup(client, "alice")
     response = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
-    (value,) = set_cookies(response)
+    (value,) = set_cookies(response, None)
     name_value, *attributes = [part.strip() for part in value.split(";")]
     attributes = {a.split("=")[0].lower(): (a.split("=", 1)[1] if "=" in a else True) for a in attributes}
     claims = unverified_claims(token_of(response))
@@ -116,7 +116,7 @@ def test_logout_clears_the_cookie_with_the_same_attributes(client):
     signup(client, "alice")
     token = token_for(client, "alice")
     response = client.delete("/api/authenticate", headers={**cookie(token), **X_ORIGIN})
-    (value,) = set_cookies(response)
+    (value,) = set_cookies(response, None)
     assert value.startswith("jwt_python_flask=;")
     for attribute in ("Max-Age=0", "Path=/", "HttpOnly", "Secure", "SameSite=None"):
         assert attribute in value
@@ -125,7 +125,7 @@ def test_logout_clears_the_cookie_with_the_same_attributes(client):
 def test_without_secure_the_cookie_falls_back_to_samesite_lax(make_app):
     client = new_client(make_app(cookie_secure=False))
     signup(client, "alice")
-    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}))
+    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}), None)
     assert "SameSite=Lax" in value and "Secure" not in value and "HttpOnly" in value
 
 
@@ -144,7 +144,7 @@ def test_the_cookie_fits_in_4096_bytes_even_for_the_longest_uid(client):
     """ASVS 3.3.5: a browser drops a larger cookie, and the user could never sign in."""
     uid = "a" * 39
     signup(client, uid, name="n" * 100)
-    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": uid, "password": PASSWORD}))
+    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": uid, "password": PASSWORD}), None)
     assert len(value.split(";")[0].encode()) < 4096
 
 
@@ -153,7 +153,7 @@ def test_a_host_prefixed_cookie_name_works_end_to_end(make_app):
     client = new_client(make_app(cookie_name="__Host-jwt"))
     signup(client, "alice")
     response = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
-    (value,) = set_cookies(response)
+    (value,) = set_cookies(response, None)
     assert value.startswith("__Host-jwt=") and "; Secure" in value and "; Path=/" in value and "Domain" not in value
     token = value.split(";")[0].split("=", 1)[1]
     assert client.get("/api/id", headers={"Cookie": f"__Host-jwt={token}"}).json["uid"] == "alice"

@@ -20,6 +20,7 @@ X_ORIGIN = {"X-Origin": "client"}
 
 USER_KEYS = {"id", "uid", "name", "email", "role", "created_at"}
 ERROR_KEYS = {"message", "data", "error"}
+# The contract's reason phrases, written out on purpose: a test does not read what it expects from the code.
 REASONS = {
     400: "Bad request",
     401: "Unauthorized",
