@@ -5,7 +5,7 @@ import os
 import weakref
 
 import pytest
-from helpers import new_client
+from support import new_client
 
 from wsgi_auth.middleware.access_log import AccessLogMiddleware
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import PASSWORD, SECRET_KEY, assert_user, login, new_client
+from support import PASSWORD, SECRET_KEY, assert_user, login, new_client
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

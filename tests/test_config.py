@@ -9,7 +9,7 @@ import sys
 import jwt
 import pytest
 
-from helpers import PASSWORD, SECRET_KEY, login, new_client, signup, the_cookie
+from support import PASSWORD, SECRET_KEY, login, new_client, signup, the_cookie
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

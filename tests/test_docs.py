@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from helpers import SECRET_KEY
+from support import SECRET_KEY
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 DOCS = ["README.md", "SECURITY.md", *sorted(p.relative_to(REPO_DIR).as_posix() for p in (REPO_DIR / "docs").glob("*.md")),

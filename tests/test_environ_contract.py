@@ -1,6 +1,6 @@
 """The environ keys the layers set are the ones ``http.py`` names, read back through ``Request``."""
 
-from helpers import OWN_ENVIRON, login, signup
+from support import OWN_ENVIRON, login, signup
 from webtest import TestRequest
 
 from wsgi_auth import http

@@ -1,6 +1,6 @@
 """A hash of another bcrypt cost is re-made at WSGI_AUTH_BCRYPT_ROUNDS on a successful login (API.md, Passwords v2)."""
 
-from helpers import PASSWORD, login, new_client, signup, token_of, with_token
+from support import PASSWORD, login, new_client, signup, token_of, with_token
 
 from wsgi_auth import passwords
 

@@ -1,26 +1,20 @@
 """The pages served by the service on a port that is not the lesson's 8587 (``python serve.py --port N``):
 every API call goes to the page's own origin, so login works; and the logout says it worked."""
 
-import socket
+import secrets
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import Service, is_call, jwt_cookies, log_in, sign_up, unique_uid
+from browser_support import Server, is_call, jwt_cookies, log_in, sign_up, unique_uid
 
 pytestmark = pytest.mark.browser
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def own_port_service(tmp_path_factory, browser):
-    service = Service(tmp_path_factory.mktemp("own-port"), allowed_origins="", port=free_port())
-    service.start()
+    service = Server.serve_py(tmp_path_factory.mktemp("own-port"), url_host="localhost",
+                              secret_key=secrets.token_hex(32), allowed_origins="").start()
     yield service
     service.stop()
 

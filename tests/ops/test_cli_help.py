@@ -7,7 +7,9 @@ import pytest
 
 from wsgi_auth.__main__ import build_parser
 
-from .ops_support import PASSWORD, add_user, cli
+from support import PASSWORD
+
+from .ops_support import add_user, cli
 
 
 def commands(parser=None, prefix=()):

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .ops_support import PASSWORD, X_ORIGIN, service_env, start
+from support import PASSWORD, X_ORIGIN, Server, service_env
 
 pytest.importorskip("gunicorn")
 pytestmark = pytest.mark.slow
@@ -88,8 +88,8 @@ def control_socket_options() -> tuple[str, ...]:
 def start_gunicorn(tmp_path, workers, *options, **settings):
     argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", "127.0.0.1:0",
             "--error-logfile", "-", *control_socket_options(), *options, "wsgi_auth:create_app()"]  # fmt: skip
-    return start(argv, service_env(tmp_path, **settings), tmp_path, "gunicorn",
-                 re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)"), log="stderr")  # fmt: skip
+    return Server(argv, workdir=tmp_path, env=service_env(tmp_path, **settings), name="gunicorn",
+                  listening=re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)"), log="stderr").start()
 
 
 @pytest.fixture(scope="module")

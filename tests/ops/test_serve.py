@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .ops_support import PASSWORD, REPO_DIR, service_env
+from support import PASSWORD, REPO_DIR, service_env
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
