@@ -160,7 +160,9 @@ def test_gunicorn_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_an_unexpected_error_under_gunicorn_is_logged_once_with_traceback(tmp_path):
-    service = start_gunicorn(tmp_path, 2)  # the app's own access log on stderr, gunicorn's off (its default)
+    # The app's own access log on stderr, gunicorn's off (its default). --preload: the app is built before
+    # the fork, so no worker is still booting (and reading the users table) when the table is dropped.
+    service = start_gunicorn(tmp_path, 2, "--preload")
     with sqlite3.connect(tmp_path / "wsgi_auth.sqlite3") as db:
         db.execute("DROP TABLE users")
     response = service.request("POST", "/api/authenticate", {"uid": "toby", "password": PASSWORD},
