@@ -328,7 +328,7 @@ def test_a_plain_options_gets_the_routers_204_with_allow(client):
 def test_an_options_with_origin_but_no_request_method_gets_the_routers_204(client):
     resp = client.options("/api/users", headers={"Origin": "http://localhost:4100"}, expect_errors=True)
     assert resp.status_int == 204, resp.body
-    assert header_list(resp.headers["Allow"]) == ["GET", "OPTIONS"]
+    assert header_list(resp.headers["Allow"]) == ["GET", "HEAD", "OPTIONS"]
     assert "Access-Control-Allow-Methods" not in resp.headers
     assert resp.headers["Access-Control-Allow-Origin"] == "http://localhost:4100"
 
