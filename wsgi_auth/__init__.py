@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import passwords
 from .config import ConfigError, Settings, load_settings
 from .errors import ErrorMiddleware
+from .hash_gate import HashGate
 from .middleware.access_log import AccessLogMiddleware
 from .middleware.authentication import TokenAuthMiddleware
 from .middleware.cors import CORSMiddleware, OriginPolicy
@@ -32,6 +33,7 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
+        self.hash_gate = HashGate()  # bcrypt hashes at once in this process; see hash_gate.py
         passwords.waste_check("warm-up", settings.bcrypt_rounds)  # the first unknown uid costs no more than the next
         policy = OriginPolicy(settings.allowed_origins)
 

@@ -173,3 +173,20 @@ def load_settings(**overrides) -> Settings:
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
     return settings
+
+
+def database_label(database: str) -> str:
+    """The database as a person should read it: an sqlite file's absolute path, a URL with its password as ***."""
+    if database.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(database)
+        if parts.password is None:
+            return database
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return str(Path(database).resolve())

@@ -34,10 +34,12 @@ def login(request: Request, app) -> Response:
         request.environ[LOG_UID] = found[0]["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
-    elif found is None:
-        ok = passwords.waste_check(password, app.settings.bcrypt_rounds)  # same cost as a wrong password
     else:
-        ok = passwords.check_password(password, found[1])  # step 6
+        with app.hash_gate:  # a login flood waits here or gets 503, and signed-in requests keep the CPU
+            if found is None:
+                ok = passwords.waste_check(password, app.settings.bcrypt_rounds)  # same cost as a wrong password
+            else:
+                ok = passwords.check_password(password, found[1])  # step 6
     if not ok:
         app.throttle.login_failed()
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
