@@ -11,10 +11,13 @@ on stderr and a non-zero exit.
 
 import argparse
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 
-from wsgi_auth import ConfigError
+from wsgi_auth import ConfigError, create_app
 from wsgi_auth.config import database_label, load_settings
 
 # How long a connection may take to send a request's headers, and how long an idle
@@ -28,8 +31,8 @@ def parse_args(argv=None):
     parser.add_argument("--port", type=int, default=8587, help="port to listen on (default 8587, the lesson's)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes (default: the number of cores)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads per worker running the app (default: granian's)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads per worker running the app (default 8)")  # fmt: skip
     parser.add_argument("--log-format", choices=("text", "json"), default=None, help="access log format (default text)")
     parser.add_argument("--header-timeout", type=float, default=HEADER_READ_TIMEOUT_MS / 1000,
                         help="seconds a client has to send a request's headers; idle keep-alive connections "
@@ -47,6 +50,30 @@ def claim_port(host: str, port: int) -> int:
         return probe.getsockname()[1]
 
 
+def worker_app():
+    """A worker's own app. A worker also stops if serve.py itself is killed (SIGKILL, OOM): no orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return create_app()
+
+
+def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
+    """Print "Serving on" once a worker accepts connections, so the line means "ready"."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((target, port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        print(f"Serving on http://{host}:{port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
+        return
+
+
 def build_server(args, port: int):
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
@@ -54,15 +81,16 @@ def build_server(args, port: int):
     from granian.server import Server
 
     return Server(
-        "wsgi_auth:create_app",
-        factory=True,  # each worker calls create_app() for its own app, store and connections
+        "serve:worker_app",
+        factory=True,  # each worker calls worker_app() for its own app, store and connections
         address=args.host,
         port=port,
         interface=Interfaces.WSGI,
         workers=max(1, args.workers),
-        blocking_threads=args.threads,
+        blocking_threads=max(1, args.threads),
+        backpressure=max(1, args.threads),  # more connections than threads wait in granian, not in Python
         http1_settings=HTTP1Settings(header_read_timeout=int(args.header_timeout * 1000)),
-        log_level=LogLevels.warning,  # our access log is the one line per request; granian's stays off
+        log_level=LogLevels.error,  # our access log is the one line per request; granian's stays off
         log_access=False,
         workers_kill_timeout=10,
     )
@@ -83,9 +111,9 @@ def main(argv=None) -> int:
         print(f"wsgi_auth: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 1
     server = build_server(args, port)
-    print(f"Serving on http://{args.host}:{port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
     print(f"Database: {database_label(settings.database)}", flush=True)
     print(f"Workers: {max(1, args.workers)} (granian)", flush=True)
+    threading.Thread(target=say_when_listening, args=(args.host, port), daemon=True).start()
     try:
         server.serve()  # returns once SIGINT or SIGTERM has stopped every worker
     except KeyboardInterrupt:

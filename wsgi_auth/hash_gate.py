@@ -21,7 +21,7 @@ BUSY = "Too many logins at once; try again shortly"
 
 
 class HashGate:
-    def __init__(self, slots: int = 1, queue: int = 4, wait: float = 5.0, retry_after: int = 1):
+    def __init__(self, slots: int = 1, queue: int = 2, wait: float = 5.0, retry_after: int = 1):
         if slots < 1 or queue < 0 or wait < 0:
             raise ValueError("HashGate needs slots >= 1, queue >= 0, wait >= 0")
         self.slots = slots
