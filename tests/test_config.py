@@ -215,3 +215,24 @@ def test_default_allowed_origins_are_the_lessons_local_frontends(monkeypatch, tm
     assert settings.allowed_origins == (
         "http://localhost:4100", "http://127.0.0.1:4100", "http://localhost:4887", "http://127.0.0.1:4887",
     )  # fmt: skip
+
+
+def test_database_label_is_the_absolute_path_of_an_sqlite_file(tmp_path, monkeypatch):
+    from wsgi_auth.config import database_label
+
+    monkeypatch.chdir(tmp_path)
+    assert database_label("instance/wsgi_auth.sqlite3") == str(tmp_path / "instance" / "wsgi_auth.sqlite3")
+
+
+@pytest.mark.parametrize(
+    "url, label",
+    [
+        ("postgresql://app:s3cret@db.example:5432/auth", "postgresql://app:***@db.example:5432/auth"),
+        ("postgresql://app@db.example/auth", "postgresql://app@db.example/auth"),
+        ("postgres://app:p%40ss@[::1]/auth?sslmode=require", "postgres://app:***@[::1]/auth?sslmode=require"),
+    ],
+)
+def test_database_label_hides_the_password_of_a_postgresql_url(url, label):
+    from wsgi_auth.config import database_label
+
+    assert database_label(url) == label

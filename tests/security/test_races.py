@@ -1,4 +1,4 @@
-"""Races: many requests at once, on one app through threads and on a real waitress server.
+"""Races: many requests at once, on one app through threads and on a real serve.py server.
 
 The database decides who wins (one account per uid), and sqlite's locking never surfaces as
 a 500 or a "database is locked" answer.
