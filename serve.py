@@ -20,8 +20,8 @@ import time
 from wsgi_auth import ConfigError, create_app
 from wsgi_auth.config import database_label, load_settings
 
-# How long a connection may take to send a request's headers, and how long an idle
-# keep-alive connection is kept: slow or silent clients cannot hold a worker's socket.
+# How long a connection may take to send a request's headers once it has started, and how long an
+# idle keep-alive connection is kept: slow clients cannot hold a connection open for ever.
 HEADER_READ_TIMEOUT_MS = 10_000
 
 

@@ -209,4 +209,6 @@ def bench_flood(workdir, results, duration=10, clients=32):
     results.target("flood: every login 200, or 503/429 with Retry-After, within 30 s",
                    f"{failed} failed, {refused_without_retry} without Retry-After, slowest {slowest:.1f} s",
                    "0, 0, <= 30 s", logins_ok)
+    if loud["socket_errors"]:
+        results.notes.append(f"flood: wrk during the flood: {loud['socket_errors']} (wrk's own 2 s timeout)")
     results.figures["flood"] = {"quiet": quiet["rps"], "flood": loud["rps"]}

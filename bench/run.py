@@ -5,8 +5,8 @@
     python -m bench --quick              # a short run, prints the table only (pass --out DIR to write files)
     python -m bench --clock wall         # in-process figures on the wall clock instead of this thread's CPU time
 
-Run it under ``flock /tmp/wsgi_auth-bench.lock`` when others share the machine. A full run takes
-about 7 minutes on 2 cores (http ~3 min, flood ~30 s, scale ~1.5 min).
+Run it on an otherwise idle machine, one benchmark at a time. A full run takes about 6 minutes on
+2 cores (http ~3 min, flood ~30 s, memory ~15 s, scale ~1.5 min).
 
 Sections:
   inprocess  signed-in GET /api/id called as a WSGI function: wsgi_auth, the Flask stack, the minimal function
