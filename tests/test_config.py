@@ -244,3 +244,17 @@ def test_a_checkout_serves_its_top_level_public_dir(make_app):
     repo = Path(__file__).resolve().parents[1]
     assert not (repo / "wsgi_auth" / "public").exists()
     assert Path(make_app().settings.public_dir) == repo / "public"
+
+
+@pytest.mark.parametrize(
+    "url, label",
+    [
+        ("postgresql://app:s3cret@db.example:5432/auth", "postgresql://app:***@db.example:5432/auth"),
+        ("postgresql://app@db.example/auth", "postgresql://app@db.example/auth"),
+        ("postgres://app:p%40ss@[::1]/auth?sslmode=require", "postgres://app:***@[::1]/auth?sslmode=require"),
+    ],
+)
+def test_database_label_hides_the_password_of_a_postgresql_url(url, label):
+    from wsgi_auth.config import database_label
+
+    assert database_label(url) == label

@@ -195,3 +195,4 @@ def load_settings(**overrides) -> Settings:
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
     return settings
+

@@ -1,4 +1,4 @@
-"""Races: many requests at once, on one app through threads and on a real waitress server.
+"""Races: many requests at once, on one app through threads and on a real serve.py server.
 
 The database decides who wins (one account per uid), and sqlite's locking never surfaces as
 a 500 or a "database is locked" answer.
@@ -9,6 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+from wsgi_auth.hash_gate import HashGate
 
 from support import PASSWORD, X_ORIGIN, Server, assert_error, new_client, signup
 
@@ -122,6 +124,7 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
 
 def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
     app = make_app(bcrypt_rounds=8)
+    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
     signup(new_client(app), "alice")
 
     def guess(i):
@@ -137,6 +140,7 @@ def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
 
 def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(make_app):
     app = make_app(bcrypt_rounds=4)
+    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
     client = new_client(app)
     for i in range(95):
         signup(client, f"early{i}")

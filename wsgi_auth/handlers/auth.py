@@ -22,16 +22,18 @@ def login(request: Request, app) -> Response:
         request.log_uid = found[0]["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
-    elif found is None:
-        ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
     else:
-        ok = passwords.check_password(password, found[1])  # step 6
-        stored_cost = passwords.cost(found[1]) or 0
-        if stored_cost > app.unknown_uid_rounds:
-            app.unknown_uid_rounds = stored_cost
-        elif not ok and stored_cost < app.unknown_uid_rounds:
-            # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
-            passwords.check_unknown_uid(password, app.unknown_uid_rounds)
+        with app.hash_gate:  # a login flood waits here or gets 503, and signed-in requests keep the CPU
+            if found is None:
+                ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
+            else:
+                ok = passwords.check_password(password, found[1])  # step 6
+                stored_cost = passwords.cost(found[1]) or 0
+                if stored_cost > app.unknown_uid_rounds:
+                    app.unknown_uid_rounds = stored_cost
+                elif not ok and stored_cost < app.unknown_uid_rounds:
+                    # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
+                    passwords.check_unknown_uid(password, app.unknown_uid_rounds)
     if not ok:
         app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
@@ -40,7 +42,9 @@ def login(request: Request, app) -> Response:
     app.throttle.login_succeeded(uid_key)
     rounds = app.settings.bcrypt_rounds
     if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
-        app.store.rehash_password(user["id"], password_hash, passwords.hash_password(password, rounds))
+        with app.hash_gate:
+            new_hash = passwords.hash_password(password, rounds)
+        app.store.rehash_password(user["id"], password_hash, new_hash)
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
     sessions.start(request, app, response, user, token_version)  # steps 7-9
     return response
