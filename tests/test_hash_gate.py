@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from helpers import PASSWORD, assert_error, login, signup
+from support import PASSWORD, assert_error, login, signup
 from wsgi_auth.hash_gate import BUSY, HashGate
 
 
@@ -18,7 +18,7 @@ def gate(app):
 
 
 def assert_busy(resp):
-    assert_error(resp, 503, "Service unavailable", message=BUSY)
+    assert_error(resp, 503, BUSY)
     assert resp.headers["Retry-After"] == "2"
 
 
