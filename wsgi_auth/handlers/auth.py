@@ -31,18 +31,18 @@ def login(request: Request, app) -> Response:
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
     if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
-        request.environ[LOG_UID] = found[0]["uid"]
+        request.environ[LOG_UID] = found.user["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
     elif found is None:
         ok = passwords.waste_check(password, app.settings.bcrypt_rounds)  # same cost as a wrong password
     else:
-        ok = passwords.check_password(password, found[1])  # step 6
+        ok = passwords.check_password(password, found.password_hash)  # step 6
     if not ok:
         app.throttle.login_failed()
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
-    user, _, token_version = found
+    user, token_version = found.user, found.token_version
     app.throttle.login_succeeded(uid_key)
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
     issue_cookie(app, response, user, token_version)
