@@ -17,6 +17,7 @@ for path in (TESTS_DIR, REPO_DIR):
         sys.path.insert(0, path)
 
 from helpers import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, new_client, signup  # noqa: E402
+from support.postgres import backend, postgres_cluster, postgres_database  # noqa: E402, F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +34,10 @@ def clock():
 
 
 @pytest.fixture
-def settings(tmp_path, clock):
+def settings(backend, clock):
+    """Every request test runs twice: on a sqlite file and on a PostgreSQL database of its own."""
     return {
-        "database": str(tmp_path / "wsgi_auth.sqlite3"),
+        "database": backend,
         "secret_key": SECRET_KEY,
         "bcrypt_rounds": 4,
         "allowed_origins": ",".join(ALLOWED_ORIGINS),
@@ -49,10 +51,15 @@ def make_app(settings):
     """``make_app(**overrides)``: another app with the test's settings, changed where told."""
     from wsgi_auth import create_app
 
-    def _make(**overrides):
-        return create_app(**{**settings, **overrides})
+    apps = []
 
-    return _make
+    def _make(**overrides):
+        apps.append(create_app(**{**settings, **overrides}))
+        return apps[-1]
+
+    yield _make
+    for app in apps:  # a PostgreSQL pool holds connections and threads until closed
+        app.store.close()
 
 
 @pytest.fixture

@@ -58,6 +58,11 @@ class SQLStore:
         with self._connection() as connection:
             return [dict(row) for row in connection.execute(self._sql(sql), params).fetchall()]
 
+    def _execute(self, sql: str, params=()) -> None:
+        """A statement that returns no rows."""
+        with self._connection() as connection:
+            connection.execute(self._sql(sql), params)
+
     def _one(self, sql: str, params=()) -> dict | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
@@ -170,8 +175,8 @@ class SQLStore:
 
     def revoke(self, jti: str, expires_at: int) -> None:
         """Remember a logged-out token until it would have expired anyway."""
-        self._rows("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
-                   (jti, expires_at))  # fmt: skip
+        self._execute("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
+                      (jti, expires_at))  # fmt: skip
 
     # -- throttling ----------------------------------------------------------
 
@@ -210,7 +215,7 @@ class SQLStore:
 
     def clear_failures(self, uid_key: str) -> None:
         """Forget the failed logins of a uid (after its successful login)."""
-        self._rows("DELETE FROM login_failures WHERE uid_key = ? RETURNING id", (uid_key,))
+        self._execute("DELETE FROM login_failures WHERE uid_key = ?", (uid_key,))
 
     def reserve_signup(self, address: str, now: float, since: float, limit: int) -> tuple[str, float] | None:
         """Below the limit, record this signup; else ``("address", oldest)``."""

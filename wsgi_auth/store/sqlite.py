@@ -114,6 +114,23 @@ class SqliteStore(SQLStore):
         except (sqlite3.DatabaseError, FileNotFoundError) as error:  # not a database (any more), moved away
             raise StoreUnavailable() from error
 
+    def check(self) -> None:
+        """The health check reads the file through a connection of its own: a long-lived one may
+        answer from its cache after the file was overwritten in place. On failure this thread's
+        connection is dropped too, so the next request reopens the file."""
+        if self.path == ":memory:":
+            return super().check()
+        try:
+            probe = sqlite3.connect(Path(self.path).resolve().as_uri() + "?mode=rw", uri=True, timeout=5)
+            try:
+                probe.execute("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1)").fetchone()
+            finally:
+                probe.close()
+            super().check()
+        except sqlite3.Error as error:
+            self.close()
+            raise StoreUnavailable() from error
+
     def _migration_lock(self, connection):
         return self._transaction(connection, "BEGIN IMMEDIATE")  # DDL is transactional in sqlite
 
