@@ -1,4 +1,4 @@
-"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``.
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``, ``db copy``.
 
 Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
 command works on the service's database. Exit status 0 on success; otherwise a
@@ -14,7 +14,7 @@ import sys
 from . import passwords, validation
 from .config import ConfigError, load_settings
 from .errors import HTTPError
-from .store import Store
+from .store import COPIED_TABLES, Store, StoreUnavailable, redact
 
 
 class CommandError(Exception):
@@ -92,9 +92,24 @@ def cmd_delete(store: Store, settings, args) -> str:
     return f"deleted {args.uid}; their tokens stop working at once"
 
 
+def cmd_db_copy(args) -> str:
+    """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
+    source, target = Store(args.source), Store(args.target)
+    try:
+        if target.has_users():
+            raise CommandError(f"{redact(args.target)} already has users; copy only into an empty database")
+        tables = {table: source.dump(table) for table in COPIED_TABLES}
+        target.load(tables)
+    finally:
+        source.close()
+        target.close()
+    counts = ", ".join(f"{len(rows)} {table}" for table, rows in tables.items())
+    return f"copied {redact(args.source)} to {redact(args.target)}: {counts}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{user}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{user,db}")
     user = groups.add_parser("user", help="manage users", description="Manage users in the service's database.")
     commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,delete}")
 
@@ -121,12 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete a user")
     delete.add_argument("uid")
     delete.set_defaults(run=cmd_delete)
+
+    db = groups.add_parser("db", help="move the database", description="Copy between databases.")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="{copy}")
+    copy = db_commands.add_parser("copy", help="copy every account and all live state into an empty database",
+                                  description="SOURCE and TARGET: a sqlite file path or a postgresql:// URL.")
+    copy.add_argument("source")
+    copy.add_argument("target")
+    copy.set_defaults(run=cmd_db_copy, standalone=True)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "standalone", False):  # names its own databases
+            print(args.run(args))
+            return 0
         settings = load_settings(access_log=False)
         store = Store(settings.database)
         print(args.run(store, settings, args))
@@ -135,6 +161,9 @@ def main(argv=None) -> int:
         return 1
     except (sqlite3.Error, OSError) as error:  # e.g. a database path that cannot be created or read
         print(f"error: database: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"error: {error.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -49,7 +49,6 @@ class PostgresStore(SQLStore):
             min_size=1,
             max_size=POOL_MAX,
             timeout=CONNECT_TIMEOUT,
-            reconnect_timeout=0,  # never give up reconnecting: the database may be back in a minute
             open=False,
             kwargs={
                 "autocommit": True,  # a statement is its own transaction unless we BEGIN
@@ -61,6 +60,8 @@ class PostgresStore(SQLStore):
             name="wsgi_auth",
         )
         try:
+            # One plain connection first: a clear reason, at once, instead of the pool's retries.
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT + 2)
             self.migrate()
         except (psycopg.Error, StoreUnavailable) as error:
@@ -70,7 +71,7 @@ class PostgresStore(SQLStore):
             raise StoreUnreachableAtStart(f"cannot use the database {self.label}: {reason}") from None
 
     def close(self) -> None:
-        self._pool.close()
+        self._pool.close(timeout=1)
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")  # no literal ? or % in our SQL

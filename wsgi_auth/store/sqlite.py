@@ -94,11 +94,17 @@ class SqliteStore(SQLStore):
             identity = None  # the first start creates it
         if getattr(local, "connection", None) is None or local.identity != identity:
             old = getattr(local, "connection", None)
+            if old is not None:
+                # The file was replaced (a backup moved into place). sqlite leaves the old file's WAL
+                # behind (it never checkpoints into a moved file); opened with the new file, its pages
+                # would be laid over the backup. It belongs to the old file: it goes.
+                old.close()
+                for suffix in ("-wal", "-shm"):
+                    Path(self.path + suffix).unlink(missing_ok=True)
             local.connection = self._open()
             local.identity = identity
-            if old is not None:  # the file was replaced (a restored backup): it may need the newer steps
-                old.close()
-                self.migrate()
+            if old is not None:
+                self.migrate()  # the backup may predate a step
         return local.connection
 
     @contextlib.contextmanager
@@ -121,13 +127,14 @@ class SqliteStore(SQLStore):
         if self.path == ":memory:":
             return super().check()
         try:
+            self.connect()  # a replaced file: this thread's old connection closes before the probe opens
             probe = sqlite3.connect(Path(self.path).resolve().as_uri() + "?mode=rw", uri=True, timeout=5)
             try:
                 probe.execute("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1)").fetchone()
             finally:
                 probe.close()
             super().check()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, FileNotFoundError) as error:
             self.close()
             raise StoreUnavailable() from error
 
