@@ -1,7 +1,8 @@
 """PostgreSQL through psycopg 3: one database for any number of processes on any number of hosts.
 
-A pool of connections per process (psycopg_pool); each query borrows one for
-its own duration. Statements are prepared on first use on each connection
+A pool of connections per process (psycopg_pool); each thread borrows one on
+its first query and keeps it (so a server's thread count must stay within
+``POOL_MAX``). Statements are prepared on first use on each connection
 (``prepare_threshold=0``), so the signed-in request's one read is a single
 round trip of an already planned statement. A connection that breaks (the
 server restarted, the network went) is discarded by the pool; the query that
@@ -11,6 +12,7 @@ recovers without a restart. No wait is longer than a few seconds.
 
 import contextlib
 import re
+import threading
 import zlib
 
 import psycopg
@@ -22,7 +24,7 @@ from .base import SQLStore, StoreUnavailable
 
 CONNECT_TIMEOUT = 3  # seconds: to open a connection, and to wait for a free one in the pool
 STATEMENT_TIMEOUT_MS = 5000  # a query (or a lock wait) never holds a request longer
-POOL_MAX = 16
+POOL_MAX = 32  # each serving thread keeps one: at least the server's thread count
 MIGRATION_LOCK = zlib.crc32(b"wsgi_auth schema_migrations")  # one advisory lock id for every host
 
 
@@ -44,6 +46,7 @@ class PostgresStore(SQLStore):
 
     def __init__(self, url: str):
         self.label = redact(url)
+        self._local = threading.local()
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -71,6 +74,7 @@ class PostgresStore(SQLStore):
             raise StoreUnreachableAtStart(f"cannot use the database {self.label}: {reason}") from None
 
     def close(self) -> None:
+        self._local = threading.local()
         self._pool.close(timeout=1)
 
     def _sql(self, sql: str) -> str:
@@ -78,12 +82,22 @@ class PostgresStore(SQLStore):
 
     @contextlib.contextmanager
     def _connection(self):
+        """This thread's connection, borrowed from the pool on first use and kept: a checkout per query
+        cost more than the query. A broken one goes back to the pool (which drops it) and the next
+        query borrows another."""
+        local = self._local
+        connection = getattr(local, "connection", None)
         try:
-            with self._pool.connection() as connection:
-                yield connection
+            if connection is None:
+                connection = local.connection = self._pool.getconn()
+            yield connection
         except (psycopg.errors.UniqueViolation, psycopg.ProgrammingError):
             raise
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:  # gone, restarting, timed out
+            if connection is not None:
+                local.connection = None
+                with contextlib.suppress(Exception):
+                    self._pool.putconn(connection)
             raise StoreUnavailable() from error
 
     @contextlib.contextmanager
