@@ -22,7 +22,8 @@ from psycopg_pool import ConnectionPool
 from ..config import ConfigError
 from .base import SQLStore, StoreUnavailable
 
-CONNECT_TIMEOUT = 3  # seconds: to open a connection, and to wait for a free one in the pool
+CONNECT_TIMEOUT = 3  # seconds to open a connection
+POOL_WAIT = 2  # seconds a request waits for a connection from the pool before its 503
 STATEMENT_TIMEOUT_MS = 5000  # a query (or a lock wait) never holds a request longer
 POOL_MAX = 32  # each serving thread keeps one: at least the server's thread count
 MIGRATION_LOCK = zlib.crc32(b"wsgi_auth schema_migrations")  # one advisory lock id for every host
@@ -51,7 +52,7 @@ class PostgresStore(SQLStore):
             url,
             min_size=1,
             max_size=POOL_MAX,
-            timeout=CONNECT_TIMEOUT,
+            timeout=POOL_WAIT,
             open=False,
             kwargs={
                 "autocommit": True,  # a statement is its own transaction unless we BEGIN
