@@ -5,8 +5,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import HTTPError
 from ..http import JSON_HEADERS, Request, Response
+from ..store import StoreUnavailable
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
 
@@ -59,7 +59,10 @@ def data(request: Request, app) -> Response:
 
 
 def health(request: Request, app) -> Response:
-    app.store.check()  # a 503 (StoreUnavailable) when the database cannot be read
+    try:
+        app.store.check()  # raises StoreUnavailable (a 503) itself when the database cannot be read
+    except app.store.driver_error:
+        raise StoreUnavailable() from None
     return Response.json({"status": "ok"})
 
 

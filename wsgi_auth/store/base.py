@@ -56,7 +56,9 @@ class SQLStore:
 
     def _rows(self, sql: str, params=()) -> list[dict]:
         with self._connection() as connection:
-            return [dict(row) for row in connection.execute(self._sql(sql), params).fetchall()]
+            cursor = connection.execute(self._sql(sql), params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def _execute(self, sql: str, params=()) -> None:
         """A statement that returns no rows."""
@@ -84,7 +86,7 @@ class SQLStore:
         applied_now = []
         with self._connection() as connection, self._migration_lock(connection):
             connection.execute(MIGRATIONS_TABLE)
-            applied = {row["name"] for row in connection.execute("SELECT name FROM schema_migrations").fetchall()}
+            applied = {row[0] for row in connection.execute("SELECT name FROM schema_migrations").fetchall()}
             for migration in MIGRATIONS:
                 if migration.name in applied:
                     continue
@@ -197,8 +199,8 @@ class SQLStore:
                     self._sql(f"SELECT COUNT(*) AS n, MIN(at) AS oldest FROM {table} WHERE {column} = ? AND at > ?"),
                     (key, since),
                 ).fetchone()
-                if found["n"] >= limit:
-                    return kind, found["oldest"]
+                if found[0] >= limit:
+                    return kind, found[1]  # (count, oldest)
             marks = ", ".join("?" * len(row))
             connection.execute(self._sql(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"), tuple(row.values()))
         return None

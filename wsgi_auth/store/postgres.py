@@ -16,7 +16,6 @@ import threading
 import zlib
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from ..config import ConfigError
@@ -56,7 +55,6 @@ class PostgresStore(SQLStore):
             open=False,
             kwargs={
                 "autocommit": True,  # a statement is its own transaction unless we BEGIN
-                "row_factory": dict_row,
                 "prepare_threshold": 0,
                 "connect_timeout": CONNECT_TIMEOUT,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",

@@ -77,7 +77,6 @@ class SqliteStore(SQLStore):
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, cached_statements=64,
                                      check_same_thread=False)  # fmt: skip
-        connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA busy_timeout = 10000")
         _use_wal(connection)
         connection.execute("PRAGMA synchronous = FULL")
