@@ -25,6 +25,7 @@ for path in (TESTS_DIR, REPO_DIR):
 from support import (  # noqa: E402
     ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, make_admin, new_client, signup, token_for,
 )
+from support.postgres import backend, postgres_cluster, postgres_database  # noqa: E402, F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +48,10 @@ def access_log():
 
 
 @pytest.fixture
-def settings(tmp_path, clock):
+def settings(backend, clock):
+    """Every request test runs twice: on a sqlite file and on a PostgreSQL database of its own."""
     return {
-        "database": str(tmp_path / "wsgi_auth.sqlite3"),
+        "database": backend,
         "secret_key": SECRET_KEY,
         "bcrypt_rounds": 4,
         "allowed_origins": ",".join(ALLOWED_ORIGINS),
@@ -63,10 +65,15 @@ def make_app(settings):
     """``make_app(**overrides)``: an app with the test's settings, changed where told. The one factory."""
     from wsgi_auth import create_app
 
-    def _make(**overrides):
-        return create_app(**{**settings, **overrides})
+    apps = []
 
-    return _make
+    def _make(**overrides):
+        apps.append(create_app(**{**settings, **overrides}))
+        return apps[-1]
+
+    yield _make
+    for app in apps:  # a PostgreSQL pool holds connections and threads until closed
+        app.store.close()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import os
 
 import jwt
+import pytest
 
 from support import (
     SECRET_KEY,
@@ -73,6 +74,7 @@ def test_health_needs_no_cookie_and_ignores_a_bad_one(client):
     assert resp.json == {"status": "ok"}
 
 
+@pytest.mark.sqlite_only
 def test_health_503_when_database_cannot_be_read(app, client, settings):
     client.get("/api/health")
     database = settings["database"]

@@ -1,4 +1,4 @@
-"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``.
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``, ``db copy``.
 
 Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
 command works on the service's database (``--database`` names another). Every
@@ -15,7 +15,7 @@ import sys
 from . import passwords, validation
 from .config import ConfigError, database_label, load_settings
 from .errors import HTTPError
-from .store import Store
+from .store import COPIED_TABLES, Store, StoreUnavailable
 
 
 class CommandError(Exception):
@@ -97,6 +97,21 @@ def cmd_delete(store: Store, settings, args) -> str:
     return f"deleted {args.uid}; their tokens stop working at once"
 
 
+def cmd_db_copy(args) -> str:
+    """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
+    source, target = Store(args.source), Store(args.target)
+    try:
+        if target.has_users():
+            raise CommandError(f"{database_label(args.target)} already has users; copy only into an empty database")
+        tables = {table: source.dump(table) for table in COPIED_TABLES}
+        target.load(tables)
+    finally:
+        source.close()
+        target.close()
+    counts = ", ".join(f"{len(rows)} {table}" for table, rows in tables.items())
+    return f"copied {database_label(args.source)} to {database_label(args.target)}: {counts}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --database before or after the command: "--database X user list" or "user list --database X".
     database = Parser(add_help=False)
@@ -106,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "else instance/wsgi_auth.sqlite3 in the working directory)",
     )
     parser = Parser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.", parents=[database])
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{user}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{user,db}")
     user = groups.add_parser(
         "user", help="manage users", description="Manage users in the service's database.", parents=[database]
     )
@@ -136,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete a user", parents=[database])
     delete.add_argument("uid")
     delete.set_defaults(run=cmd_delete)
+
+    db = groups.add_parser("db", help="move the database", description="Copy between databases.")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="{copy}")
+    copy = db_commands.add_parser("copy", help="copy every account and all live state into an empty database",
+                                  description="SOURCE and TARGET: a sqlite file path or a postgresql:// URL.")
+    copy.add_argument("source")
+    copy.add_argument("target")
+    copy.set_defaults(run=cmd_db_copy, standalone=True)
     return parser
 
 
@@ -143,6 +166,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {"database": args.database} if "database" in args else {}
     try:
+        if getattr(args, "standalone", False):  # names its own databases
+            print(f"databases: {database_label(args.source)} -> {database_label(args.target)}", flush=True)
+            print(args.run(args))
+            return 0
         settings = load_settings(access_log=False, **overrides)
         if not (args.run is cmd_list and args.json):
             print(f"database: {database_label(settings.database)}", flush=True)
@@ -153,6 +180,9 @@ def main(argv=None) -> int:
         return 1
     except (sqlite3.Error, OSError) as error:  # e.g. a database path that cannot be created or read
         print(f"error: database: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"error: {error.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -19,7 +19,7 @@ def login(request: Request, app) -> Response:
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
     if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
-        request.log_uid = found[0]["uid"]
+        request.log_uid = found.user["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
     else:
@@ -27,8 +27,8 @@ def login(request: Request, app) -> Response:
             if found is None:
                 ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
             else:
-                ok = passwords.check_password(password, found[1])  # step 6
-                stored_cost = passwords.cost(found[1]) or 0
+                ok = passwords.check_password(password, found.password_hash)  # step 6
+                stored_cost = passwords.cost(found.password_hash) or 0
                 if stored_cost > app.unknown_uid_rounds:
                     app.unknown_uid_rounds = stored_cost
                 elif not ok and stored_cost < app.unknown_uid_rounds:
@@ -38,7 +38,7 @@ def login(request: Request, app) -> Response:
         app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
-    user, password_hash, token_version = found
+    user, password_hash, token_version = found.user, found.password_hash, found.token_version
     app.throttle.login_succeeded(uid_key)
     rounds = app.settings.bcrypt_rounds
     if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one

@@ -35,8 +35,8 @@ class TokenAuthMiddleware:
         found = self.store.user_for_token(int(claims["sub"]), claims["jti"])
         if found is None:
             return  # the account was deleted
-        user, token_version, revoked = found
-        if revoked or token_version != claims["ver"] or user["uid"] != claims["_uid"]:
+        user = found.user
+        if found.revoked or found.token_version != claims["ver"] or user["uid"] != claims["_uid"]:
             return
         environ[USER] = user
         environ[CLAIMS] = claims
