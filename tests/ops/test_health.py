@@ -20,7 +20,7 @@ def test_health_is_200_ok(make_app):
 def test_health_is_503_without_the_users_table(make_app):
     app = make_app()
     client = ops_client(app)
-    app.store.connect().execute("DROP TABLE users")
+    app.store._execute("DROP TABLE users")
     response = client.get("/api/health", status=503)
     assert response.json == ERROR_503
     assert response.headers["Content-Type"] == "application/json"
