@@ -17,10 +17,11 @@ def test_health_is_200_ok(make_app):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL the session's shared test database would lose the table
 def test_health_is_503_without_the_users_table(make_app):
     app = make_app()
     client = ops_client(app)
-    app.store._execute("DROP TABLE users")
+    app.store.connect().execute("DROP TABLE users")
     response = client.get("/api/health", status=503)
     assert response.json == ERROR_503
     assert response.headers["Content-Type"] == "application/json"
