@@ -4,6 +4,8 @@ contract's error body when it cannot, and 200 again once it is back, without a r
 import shutil
 import sqlite3
 
+import pytest
+
 from support import PASSWORD
 
 from .ops_support import ops_client
