@@ -3,7 +3,6 @@
 import ast
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "wsgi_auth"
