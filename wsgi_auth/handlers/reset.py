@@ -28,16 +28,17 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def _new_link(app, base_url: str) -> tuple[str, str, float]:
-    """A fresh ``(url, token_hash, expires_at)``."""
+def new_link(base_url: str, now: float, ttl: int) -> tuple[str, str, float]:
+    """A fresh ``(url, token_hash, expires_at)`` (here and in ``python -m wsgi_auth user reset-link``)."""
     token = secrets.token_urlsafe(32)
-    return f"{base_url}/reset.html#token={token}", _token_hash(token), app.clock() + app.settings.reset_ttl
+    return f"{base_url}/reset.html#token={token}", _token_hash(token), now + ttl
 
 
 def admin_link(request: Request, app) -> Response:
     """An Admin's one-time link for a user, to hand over: the Admin never chooses or sees a password."""
     user = target_user(request, app)
-    url, token_hash, expires_at = _new_link(app, app.settings.public_url or own_origin(request.environ))
+    base_url = app.settings.public_url or own_origin(request.environ)
+    url, token_hash, expires_at = new_link(base_url, app.clock(), app.settings.reset_ttl)
     app.store.store_reset_link(user["id"], token_hash, expires_at, app.clock())
     message = f"A one-time reset link for {user['uid']}; any older link of theirs no longer works"
     return Response.json({"message": message, "data": {"url": url, "expires_at": iso_time(expires_at)}}, 201)
@@ -52,7 +53,7 @@ def request_by_email(request: Request, app) -> Response:
     uid = validation.uid(body)
     user = app.store.user(uid)
     recipient = user["email"] if user is not None else None
-    url, token_hash, expires_at = _new_link(app, app.settings.public_url)
+    url, token_hash, expires_at = new_link(app.settings.public_url, app.clock(), app.settings.reset_ttl)
     s = app.settings
     message = mail.reset_email(s.mail_from, recipient or NOWHERE, user["uid"] if user else uid, url, s.reset_ttl,
                                app.clock())  # fmt: skip
