@@ -4,12 +4,15 @@ Ending is at once and everywhere: the session's row is deleted, and every
 request is checked against it (middleware/authentication.py).
 """
 
+import re
+
 from .. import sessions
 from ..errors import HTTPError
 from ..http import Request, Response, iso_time
 from .users import target_user
 
 NO_SESSION = "No such session"
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # base64url, as sessions.start makes them
 
 
 def _shown(row: dict, current_sid: str) -> dict:
@@ -38,7 +41,7 @@ def list_(request: Request, app) -> Response:
 def end_one(request: Request, app) -> Response:
     """One of your live sessions; your own is a logout (the cookie is cleared too)."""
     sid = request.params["id"]
-    if len(sid) > 64 or not app.store.end_session(sid, request.user["id"], app.clock()):
+    if not SESSION_ID.fullmatch(sid) or not app.store.end_session(sid, request.user["id"], app.clock()):
         raise HTTPError(404, NO_SESSION)  # another user's session is "no such session" too
     response = Response.no_content()
     if sid == request.claims["sid"]:
