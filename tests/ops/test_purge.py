@@ -40,26 +40,28 @@ def logout(client):
     assert client.delete("/api/authenticate", headers=X_ORIGIN).status_int == 200
 
 
-def test_revoked_tokens_are_purged_once_expired(app, clock):
+def test_a_logout_ends_its_session_and_expired_sessions_are_purged(app, clock):
     client = ops_client(app)
     signup(client, "toby")
     for _ in range(3):
-        login(client, "toby")
-        logout(client)
-    assert rows(app, "revoked_tokens") == 3
-
-    clock.advance(TTL / 2)  # not expired yet: a revoked token must stay revoked
+        login(ops_client(app), "toby")  # three browsers that never log out
+    assert rows(app, "sessions") == 3
     login(client, "toby")
     logout(client)
-    assert rows(app, "revoked_tokens") == 4
-    login(client, "toby")  # a session that outlives the first three tokens
+    assert rows(app, "sessions") == 3  # a logout deletes its own session at once
 
-    clock.advance(TTL / 2 + 61 + throttle.PURGE_INTERVAL)  # the first three have expired
-    logout(client)  # no login since: the purge rides on the logout
-    assert rows(app, "revoked_tokens") == 2
+    clock.advance(TTL / 2)  # not expired yet: idle sessions stay
+    login(client, "toby")
+    logout(client)
+    assert rows(app, "sessions") == 3
+
+    clock.advance(TTL / 2 + 61 + throttle.PURGE_INTERVAL)  # the three idle sessions have expired
+    login(client, "toby")
+    logout(client)  # the purge rides on the logout
+    assert rows(app, "sessions") == 0
 
 
-def test_an_expired_revoked_token_stays_refused_after_its_row_is_gone(app, clock):
+def test_a_logged_out_token_stays_refused_after_its_session_is_purged(app, clock):
     client = ops_client(app)
     signup(client, "toby")
     token = login(client, "toby").headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
@@ -67,7 +69,7 @@ def test_an_expired_revoked_token_stays_refused_after_its_row_is_gone(app, clock
     clock.advance(TTL + 61 + throttle.PURGE_INTERVAL)
     login(client, "toby")
     logout(client)
-    assert rows(app, "revoked_tokens") == 1  # only the newest
+    assert rows(app, "sessions") == 0
     other = ops_client(app)
     response = other.get("/api/id", headers={"Cookie": f"jwt_python_flask={token}"}, status=401)
     assert response.json["message"] == "Invalid or expired authentication token"
