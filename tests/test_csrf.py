@@ -229,8 +229,8 @@ def test_simple_requests_are_refused_whatever_the_origin(app, client, victim, co
 
 def test_login_csrf_is_refused(client, victim):
     """A foreign page must not sign the victim's browser in as the attacker."""
-    signup(client, "attacker", password="attacker password")
-    body = {"uid": "attacker", "password": "attacker password"}
+    signup(client, "attacker", password="password of the one who attacks")
+    body = {"uid": "attacker", "password": "password of the one who attacks"}
     for headers, content_type in [
         ({"Origin": "https://evil.test"}, "application/json"),
         ({"Origin": "null"}, "application/json"),

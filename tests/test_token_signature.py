@@ -12,7 +12,7 @@ NOW = 1_800_000_000
 
 
 def token(key=KEY):
-    return tokens.issue(USER, 0, key, 3600, NOW)[0]
+    return tokens.issue(USER, 0, key, 3600, NOW, sid="session-1")[0]
 
 
 def test_a_token_we_issue_reads_back_with_every_claim():

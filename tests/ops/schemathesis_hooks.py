@@ -1,13 +1,14 @@
 """Loaded by ``schemathesis run`` (``SCHEMATHESIS_HOOKS=schemathesis_hooks``) in test_schemathesis.py.
 
-Every generated request is sent as a signed-in Admin with a token minted for it
-alone, the way the service itself signs one (same key, same claims). A fresh
-``jti`` per request means a generated ``DELETE /api/authenticate`` revokes only
-its own token, and minting needs no login, so the login throttling that the
-fuzzer's failed logins set off never locks the Admin out.
+Every generated request is sent as a signed-in Admin with a session and token minted for it
+alone, the way the service itself signs one (same key, same claims, a session row). A fresh
+session per request means a generated ``DELETE /api/authenticate`` ends only its own session,
+and minting needs no login, so the login throttling that the fuzzer's failed logins set off
+never locks the Admin out.
 """
 
 import os
+import secrets
 import time
 
 import schemathesis
@@ -28,7 +29,9 @@ class FreshAdminToken:
 
     def get(self, case, context):
         user, _, token_version = self.store.credentials(ADMIN_UID)  # read each time: a role or version change shows
-        token, _ = tokens.issue(user, token_version, KEY, 3600, time.time())
+        now, sid = time.time(), secrets.token_urlsafe(16)
+        self.store.create_session(sid, user["id"], now, now + 3600, "schemathesis", "127.0.0.1")
+        token, _ = tokens.issue(user, token_version, KEY, 3600, now, sid=sid)
         return token
 
     def set(self, case, data, context):
