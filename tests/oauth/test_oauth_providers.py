@@ -53,11 +53,17 @@ def oidc(openid_provider):
     return OpenIDConnect(openid_provider.issuer, CLIENT_ID, CLIENT_SECRET, "Test school")
 
 
-@pytest.fixture
-def hostile():
+@pytest.fixture(scope="module")
+def hostile_server():
     server = HostileProvider().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def hostile(hostile_server):
+    hostile_server.discovery_overrides, hostile_server.userinfo = {}, None
+    return hostile_server
 
 
 @pytest.fixture
