@@ -71,13 +71,15 @@ class ProviderError(Exception):
 class Identity:
     """Who the provider says the browser's user is.
 
-    ``subject`` is the provider's stable id (GitHub's numeric user id, OIDC ``sub``): the
-    only thing an identity is linked by. ``login`` only suggests a uid for a new account,
+    ``subject`` is the provider's stable id (GitHub's numeric user id, OIDC ``sub``), unique
+    within its ``issuer`` (the GitHub server, the OIDC issuer): the pair is the only thing an
+    identity is linked by. ``login`` only suggests a uid for a new account,
     and ``email`` (only one the provider verified) only fills in a new account's email:
     neither ever links to an existing account.
     """
 
     provider: str
+    issuer: str
     subject: str
     login: str
     name: str | None = None
@@ -192,7 +194,8 @@ class GitHub(_Provider):
         user = _get_json(f"{self.api_url}/user", "GitHub /user", headers=auth)
         if not isinstance(user, dict) or type(user.get("id")) is not int or not isinstance(user.get("login"), str):
             raise ProviderError(PROVIDER, "GitHub /user without an id and a login")
-        return Identity(self.id, str(user["id"]), user["login"], _text(user.get("name")), self._verified_email(auth))
+        name, email = _text(user.get("name")), self._verified_email(auth)
+        return Identity(self.id, self.url, str(user["id"]), user["login"], name, email)
 
     def _verified_email(self, auth: dict) -> str | None:
         """The primary, verified address from ``/user/emails``; none if GitHub will not say."""
@@ -232,7 +235,7 @@ class OpenIDConnect(_Provider):
             if self._metadata and time.monotonic() - self._metadata[0] < METADATA_TTL:
                 return self._metadata[1]
         document = _get_json(f"{self.issuer}/.well-known/openid-configuration", "discovery")
-        if not isinstance(document, dict) or document.get("issuer", "").rstrip("/") != self.issuer:
+        if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != self.issuer:
             # OpenID Connect Discovery 4.3: the document must name the issuer it was fetched for.
             raise ProviderError(PROVIDER, "discovery document for another issuer")
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
@@ -262,7 +265,7 @@ class OpenIDConnect(_Provider):
     def finish(self, pending: Pending, query: dict) -> Identity:
         metadata = self.metadata()
         # RFC 9207: a provider that says which issuer answered must name ours (no mix-up).
-        if "iss" in query and query["iss"].rstrip("/") != self.issuer:
+        if "iss" in query and query["iss"] != metadata["issuer"]:
             raise ProviderError(PROVIDER, "authorization response from another issuer")
         token = _exchange(self, pending, query, metadata["token_endpoint"])
         claims = self.check_id_token(token, pending.nonce)
@@ -270,7 +273,7 @@ class OpenIDConnect(_Provider):
             claims = {**self._userinfo(metadata["userinfo_endpoint"], token["access_token"], claims["sub"]), **claims}
         login = _text(claims.get("preferred_username")) or (_text(claims.get("email")) or "").partition("@")[0]
         email = _text(claims.get("email")) if claims.get("email_verified") is True else None
-        return Identity(self.id, claims["sub"], login or "user", _text(claims.get("name")), email)
+        return Identity(self.id, metadata["issuer"], claims["sub"], login or "user", _text(claims.get("name")), email)
 
     def check_id_token(self, token: dict, nonce: str) -> dict:
         """The ID token's claims, once its signature, ``iss``, ``aud``, ``exp`` and ``nonce`` check out."""
@@ -284,7 +287,8 @@ class OpenIDConnect(_Provider):
                 decoded = jwt.decode(id_token, self.key_set(), registry=registry)
             except InvalidKeyIdError:  # a key we have not seen: the provider may have rotated
                 decoded = jwt.decode(id_token, self.key_set(refresh=True), registry=registry)
-            options = {"iss": {"essential": True, "value": self.issuer}, "aud": {"essential": True, "value": self.client_id}}
+            issuer = self.metadata()["issuer"]  # exactly as the provider spells it (a trailing slash, say)
+            options = {"iss": {"essential": True, "value": issuer}, "aud": {"essential": True, "value": self.client_id}}
             params = {"nonce": nonce, "client_id": self.client_id, "access_token": token.get("access_token")}
             claims = CodeIDToken(decoded.claims, decoded.header, options, params)
             claims.validate(now=int(self.clock()), leeway=CLOCK_LEEWAY)
@@ -327,16 +331,12 @@ def uid_candidates(login: str, limit: int = 100):
 
 
 def configured(settings) -> dict[str, _Provider]:
-    """The providers the settings configure, by id (``github``, ``oidc``), in button order."""
+    """The providers ``settings.oauth`` configures, by id (``github``, ``oidc``), in button order."""
+    o = settings.oauth
     providers = {}
-    if getattr(settings, "github_client_id", None) and getattr(settings, "github_client_secret", None):
-        providers["github"] = GitHub(
-            settings.github_client_id, settings.github_client_secret,
-            settings.github_url or "https://github.com", settings.github_api_url or "https://api.github.com",
-        )  # fmt: skip
-    if getattr(settings, "oidc_issuer", None) and getattr(settings, "oidc_client_id", None):
-        providers["oidc"] = OpenIDConnect(
-            settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret or "",
-            settings.oidc_name or "OpenID Connect", settings.clock,
-        )  # fmt: skip
+    if o.github_client_id and o.github_client_secret:
+        providers["github"] = GitHub(o.github_client_id, o.github_client_secret, o.github_url, o.github_api_url)
+    if o.oidc_issuer and o.oidc_client_id:
+        providers["oidc"] = OpenIDConnect(o.oidc_issuer, o.oidc_client_id, o.oidc_client_secret or "", o.oidc_name,
+                                          settings.clock)  # fmt: skip
     return providers

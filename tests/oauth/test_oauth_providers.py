@@ -95,7 +95,8 @@ def test_github_sign_in_gives_the_numeric_id_as_subject(github, github_server):
     assert query_of(back)["state"] == pending.state
     identity = github.finish(pending, query_of(back))
     user = github_server.users["octo_cat"]
-    assert identity == oauth.Identity("github", str(user["id"]), "octo_cat", "GitHub user octo_cat", "octo_cat@example.test")
+    expected = ("github", github_server.url, str(user["id"]), "octo_cat", "GitHub user octo_cat", "octo_cat@example.test")
+    assert identity == oauth.Identity(*expected)
     sent = github_server.token_requests[-1]
     assert sent["code_verifier"] == pending.code_verifier and sent["client_secret"] == CLIENT_SECRET
 
@@ -181,11 +182,12 @@ def test_oidc_start_sends_state_pkce_and_nonce(oidc, openid_provider):
     assert query["response_type"] == "code"
 
 
-def test_oidc_sign_in_checks_the_id_token_and_reads_the_profile(oidc):
+def test_oidc_sign_in_checks_the_id_token_and_reads_the_profile(oidc, openid_provider):
     url, pending = oidc.start(REDIRECT.format("oidc"))
     back = sign_in(url, "alice", REDIRECT.format("oidc"))
     identity = oidc.finish(pending, query_of(back))
-    assert identity == oauth.Identity("oidc", "alice", "alice", "Test user alice", "alice@example.test")
+    expected = ("oidc", openid_provider.issuer, "alice", "alice", "Test user alice", "alice@example.test")
+    assert identity == oauth.Identity(*expected)
 
 
 def test_oidc_wrong_nonce_is_refused(oidc):
