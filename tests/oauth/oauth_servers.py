@@ -213,6 +213,8 @@ class _GitHubHandler(_Handler):
 
     def do_GET(self):
         path = urlsplit(self.path).path
+        if path == "/favicon.ico":
+            return self.send(204, "", "text/plain")
         if path == "/login/oauth/authorize":
             params = self.query()
             problem = self.authorize_params_error(params)

@@ -61,7 +61,14 @@ server.listen(options.port || 0, '127.0.0.1', () => {
         },
     });
     provider.on('server_error', (ctx, error) => console.error('server_error', error));
-    server.on('request', provider.callback());
+    const callback = provider.callback();
+    server.on('request', (req, res) => {
+        if (req.url === '/favicon.ico') {  // browsers ask; an answer keeps their console clean
+            res.writeHead(204).end();
+            return;
+        }
+        callback(req, res);
+    });
     console.log(`listening ${issuer}`);
 });
 

@@ -7,7 +7,7 @@ Works for oidc-provider's development pages and the GitHub stand-in's Authorize 
 
 import re
 from html import unescape
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -29,6 +29,12 @@ def _form(page: str, base: str) -> tuple[str, dict]:
     return urljoin(base, unescape(action)), fields
 
 
+def _is_back(url: str, back_to: str) -> bool:
+    """The provider sends the browser to our callback (``https://localhost:443/x`` is ``https://localhost/x``)."""
+    a, b = urlsplit(url), urlsplit(back_to)
+    return (a.scheme, a.hostname, a.port or 443, a.path) == (b.scheme, b.hostname, b.port or 443, b.path)
+
+
 def sign_in(authorize_url: str, login: str, back_to: str, allow: bool = True, session=None) -> str:
     """Sign in at the provider as ``login`` and allow (or cancel); returns the URL the provider
     sends the browser back to (starting with ``back_to``), without following it."""
@@ -38,7 +44,7 @@ def sign_in(authorize_url: str, login: str, back_to: str, allow: bool = True, se
         response = session.get(url, allow_redirects=False, timeout=10)
         while response.is_redirect:
             url = urljoin(url, response.headers["Location"])
-            if url.startswith(back_to):
+            if _is_back(url, back_to):
                 return url
             response = session.get(url, allow_redirects=False, timeout=10)
         assert response.status_code == 200, f"{response.status_code} from the provider at {url}: {response.text[:1000]}"
@@ -53,6 +59,6 @@ def sign_in(authorize_url: str, login: str, back_to: str, allow: bool = True, se
         response = session.post(action, data=fields, allow_redirects=False, timeout=10)
         assert response.is_redirect, f"{response.status_code} after posting to {action}: {response.text[:1000]}"
         url = urljoin(action, response.headers["Location"])
-        if url.startswith(back_to):
+        if _is_back(url, back_to):
             return url
     raise AssertionError("the provider never sent the browser back")

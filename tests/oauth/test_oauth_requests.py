@@ -57,7 +57,7 @@ def start(client, provider, next_path=None, status=302):
 
 def callback_path(url):
     parts = urlsplit(url)
-    assert url.startswith(OWN_ORIGIN), url
+    assert (parts.scheme, parts.hostname) == ("https", "localhost"), url
     return f"{parts.path}?{parts.query}"
 
 
@@ -158,6 +158,7 @@ def test_github_sign_in_makes_an_account_from_the_login(app, github_server):
 def test_a_taken_uid_gets_a_numeric_suffix_and_the_account_is_not_touched(app):
     owner = new_client(app)
     signup(owner, "Henry", name="Henry the owner")
+    login(owner, "Henry")
     client = new_client(app)
     sign_in_with(client, "oidc", "henry")
     assert me(client)["uid"] == "henry1"

@@ -133,21 +133,22 @@ def callback(request: Request, app) -> Response:
         log.warning("oauth %s callback failed: %s", provider.id, error)
         return failure_page(app, error.reason)
 
-    response = Response(b"", 302, [("Location", pending["next"]), ("Cache-Control", "no-store"), _browser_cookie(app, "", 0)])
-    linked = app.store.identity_owner(identity.provider, identity.subject)
+    response = Response(b"", 302, [("Location", pending["next_path"]), ("Cache-Control", "no-store"), _browser_cookie(app, "", 0)])
+    key = (identity.provider, identity.issuer, identity.subject)  # what links an identity: nothing else
+    linked = app.store.identity_owner(*key)
     if linking_user is not None:
+        if linked is None and not app.store.add_identity(linking_user, *key, identity.login, app.clock()):
+            linked = app.store.identity_owner(*key)  # linked by someone else a moment ago
         if linked is not None and linked.user["id"] != linking_user:
             return failure_page(app, oauth.ACCOUNT)
-        if linked is None:
-            app.store.add_identity(linking_user, identity.provider, identity.subject, identity.login, app.clock())
         request.log_uid = request.user["uid"]
         return response  # already signed in: the session goes on
     if linked is None:
         # A new account: uid from the provider's login (suffix if taken), no password, never an existing account.
         linked = app.store.create_user_with_identity(
             oauth.uid_candidates(identity.login), identity.name or identity.login, identity.email,
-            identity.provider, identity.subject, identity.login, app.clock(),
-        )  # fmt: skip
+            *key, identity.login, app.clock(),
+        ) or app.store.identity_owner(*key)  # fmt: skip
         if linked is None:
             return failure_page(app, oauth.ACCOUNT)
     request.log_uid = linked.user["uid"]
