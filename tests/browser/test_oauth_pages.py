@@ -157,3 +157,23 @@ def test_cancel_at_github_lands_on_the_failure_page_and_back_to_login(page, oaut
     expect(page.locator("#reason")).to_contain_text("did not allow")
     page.get_by_role("link", name="Back to login").click()
     expect(page.get_by_role("button", name="Log in")).to_be_enabled()
+
+
+def test_a_password_account_links_github_on_the_dashboard_and_removes_it(page, oauth_service):
+    uid, login = unique_uid("una"), unique_uid("una-gh")
+    ApiClient(oauth_service.port).signup(uid)
+    page.goto(f"{oauth_service.url}/")
+    page.get_by_label("GitHub ID", exact=True).fill(uid)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{oauth_service.url}/dashboard.html")
+    expect(page.locator("#identities-empty")).to_be_visible()
+    page.get_by_role("link", name="Link GitHub").click()
+    at_github(page, login)
+    page.wait_for_url(f"{oauth_service.url}/dashboard.html")
+    expect(page.locator("#user-uid")).to_have_text(uid)
+    expect(page.locator("#identities .identity-label")).to_have_text([f"GitHub: {login}"])
+    page.get_by_role("button", name=f"Remove GitHub: {login}").click()
+    expect(page.locator("#identities-message")).to_have_text(f"{login} is no longer linked.")
+    expect(page.locator("#identities li")).to_have_count(0)
+    expect(page.locator("#identities-empty")).to_be_visible()
