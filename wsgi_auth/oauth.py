@@ -44,7 +44,8 @@ CLOCK_LEEWAY = 60  # seconds of clock difference allowed on exp, iat, nbf
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 # Why a sign-in failed; the failure page has a sentence for each (REASONS).
-DENIED, STATE, PROVIDER, UNREACHABLE, ID_TOKEN, ACCOUNT = "denied", "state", "provider", "unreachable", "id_token", "account"
+DENIED, STATE, PROVIDER, UNREACHABLE, ID_TOKEN = "denied", "state", "provider", "unreachable", "id_token"
+ACCOUNT, TOO_MANY = "account", "too_many"
 REASONS = {
     DENIED: "You did not allow the sign-in at the provider, so nothing was changed.",
     STATE: "This sign-in was not started in this browser, was already used, or took too long. Please start again.",
@@ -52,6 +53,7 @@ REASONS = {
     UNREACHABLE: "The provider could not be reached just now. Please try again in a moment.",
     ID_TOKEN: "The provider's answer did not pass our checks, so we did not sign you in.",
     ACCOUNT: "That identity is already linked to another account here.",
+    TOO_MANY: "Too many new accounts were made from your network in the last hour. Please try again later.",
 }
 
 

@@ -176,6 +176,21 @@ def test_an_account_with_the_same_email_is_never_taken_over(app):
     assert owner.get("/api/user/identities").json["data"] == []
 
 
+def test_new_accounts_count_against_the_signup_limit(app):
+    client = new_client(app)
+    for number in range(100):
+        signup(client, f"filler{number}")
+    path = provider_round_trip(client, "github", "one-too-many")
+    assert_failure_page(client.get(path, status=400), "Too many new accounts")
+    # An account that exists already still signs in.
+    linked = new_client(app, REMOTE_ADDR="192.0.2.7")
+    sign_in_with(linked, "github", "has-one")  # the first signup of this address
+    for number in range(99):
+        signup(linked, f"other{number}")
+    sign_in_with(linked, "github", "has-one")
+    assert me(linked)["uid"] == "has-one"
+
+
 def test_next_is_followed_when_it_is_a_path_here(app):
     resp = sign_in_with(new_client(app), "github", "nina", "/admin.html%3Fpage%3D2")
     assert resp.headers["Location"] == "/admin.html?page=2"

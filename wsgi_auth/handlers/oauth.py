@@ -145,6 +145,11 @@ def callback(request: Request, app) -> Response:
         return response  # already signed in: the session goes on
     if linked is None:
         # A new account: uid from the provider's login (suffix if taken), no password, never an existing account.
+        # It is a signup like any other, and counts against the same limit per address.
+        try:
+            app.throttle.attempt_signup(request.remote_addr)
+        except HTTPError:
+            return failure_page(app, oauth.TOO_MANY)
         linked = app.store.create_user_with_identity(
             oauth.uid_candidates(identity.login), identity.name or identity.login, identity.email,
             *key, identity.login, app.clock(),
