@@ -257,6 +257,10 @@ class _GitHubHandler(_Handler):
             return self.access_token(self.form())
         self.send(404, {"message": "Not Found"})
 
+    def refuse(self, error, description):
+        """GitHub answers a failed token request with 200 and an ``error`` field."""
+        self.send(200, {"error": error, "error_description": description})
+
     def access_token(self, form):
         github = self.owner
         github.token_requests.append(dict(form))
@@ -265,21 +269,17 @@ class _GitHubHandler(_Handler):
         if basic.startswith("Basic "):
             client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
         if client_id != github.client_id or client_secret != github.client_secret:
-            return self.send(200, {"error": "incorrect_client_credentials",
-                                   "error_description": "The client_id and/or client_secret passed are incorrect."})  # fmt: skip
+            return self.refuse("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.")
         with github.lock:
             grant = github.codes.pop(form.get("code", ""), None)  # a code works once
         if grant is None or grant["expires"] < time.time():
-            return self.send(200, {"error": "bad_verification_code",
-                                   "error_description": "The code passed is incorrect or expired."})  # fmt: skip
+            return self.refuse("bad_verification_code", "The code passed is incorrect or expired.")
         params = grant["params"]
         if form.get("redirect_uri") and form["redirect_uri"] != params["redirect_uri"]:
-            return self.send(200, {"error": "redirect_uri_mismatch",
-                                   "error_description": "The redirect_uri MUST match the registered callback URL."})  # fmt: skip
+            return self.refuse("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL.")
         challenge = params.get("code_challenge")
         if challenge and s256(form.get("code_verifier", "")) != challenge:
-            return self.send(200, {"error": "bad_verification_code",
-                                   "error_description": "The code_verifier does not match the code_challenge."})  # fmt: skip
+            return self.refuse("bad_verification_code", "The code_verifier does not match the code_challenge.")
         token = "gho_" + secrets.token_hex(18)
         github.tokens[token] = grant["login"]
         self.send(200, {"access_token": token, "token_type": "bearer", "scope": params.get("scope", "")})
@@ -321,9 +321,9 @@ class _HostileHandler(_Handler):
         path = urlsplit(self.path).path
         if path == "/.well-known/openid-configuration":
             document = {
-                "issuer": owner.issuer, "authorization_endpoint": owner.url + "/auth", "token_endpoint": owner.url + "/token",
-                "jwks_uri": owner.url + "/jwks", "userinfo_endpoint": owner.url + "/me",
-                "id_token_signing_alg_values_supported": ["RS256"],
+                "issuer": owner.issuer, "authorization_endpoint": owner.url + "/auth",
+                "token_endpoint": owner.url + "/token", "jwks_uri": owner.url + "/jwks",
+                "userinfo_endpoint": owner.url + "/me", "id_token_signing_alg_values_supported": ["RS256"],
             }  # fmt: skip
             return self.send(200, {**document, **owner.discovery_overrides})
         if path == "/jwks":

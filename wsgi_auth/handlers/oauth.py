@@ -77,7 +77,8 @@ def failure_page(app, reason: str) -> Response:
         with open(os.path.join(app.settings.public_dir, "oauth-error.html"), encoding="utf-8") as f:
             page = f.read()
     except OSError:
-        page = '<!doctype html><title>Sign-in did not complete</title><p><!--reason--><!--/reason--></p><a href="/">Back to login</a>'
+        page = ('<!doctype html><title>Sign-in did not complete</title>'
+                '<p><!--reason--><!--/reason--></p><a href="/index.html">Back to login</a>')
     body = _REASON.sub(lambda _: html.escape(sentence), page, count=1).encode("utf-8")
     headers = [(name, value) for name, value in PAGE_HEADERS if name != "Cache-Control"]
     return Response(body, 400, [("Content-Type", "text/html; charset=utf-8"), *headers, ("Cache-Control", "no-store"),
@@ -133,7 +134,8 @@ def callback(request: Request, app) -> Response:
         log.warning("oauth %s callback failed: %s", provider.id, error)
         return failure_page(app, error.reason)
 
-    response = Response(b"", 302, [("Location", pending["next_path"]), ("Cache-Control", "no-store"), _browser_cookie(app, "", 0)])
+    headers = [("Location", pending["next_path"]), ("Cache-Control", "no-store"), _browser_cookie(app, "", 0)]
+    response = Response(b"", 302, headers)
     key = (identity.provider, identity.issuer, identity.subject)  # what links an identity: nothing else
     linked = app.store.identity_owner(*key)
     if linking_user is not None:
