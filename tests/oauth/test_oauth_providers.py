@@ -71,6 +71,39 @@ def fast_timeouts(monkeypatch):
     monkeypatch.setattr(oauth, "TIMEOUT", (0.5, 0.5))
 
 
+@pytest.fixture(params=["github", "oidc"])
+def provider(request):
+    """Each provider in turn: the GitHub stand-in, then oidc-provider."""
+    return request.getfixturevalue(request.param)
+
+
+def round_trip(provider, login, allow=True):
+    """Start, then sign in at the provider's pages; what start kept, and the callback's query."""
+    url, pending = provider.start(REDIRECT.format(provider.id))
+    return pending, query_of(sign_in(url, login, REDIRECT.format(provider.id), allow=allow))
+
+
+# --- both providers -----------------------------------------------------------------------------
+
+
+def test_a_code_works_once(provider):
+    pending, query = round_trip(provider, "replayer")
+    provider.finish(pending, query)
+    assert reason_of(lambda: provider.finish(pending, query)) == oauth.PROVIDER
+
+
+def test_a_code_with_another_pkce_verifier_is_refused_by_the_provider(provider):
+    pending, query = round_trip(provider, "pkce-check")
+    stolen = Pending(pending.state, "x" * 64, pending.nonce, pending.redirect_uri)
+    assert reason_of(lambda: provider.finish(stolen, query)) == oauth.PROVIDER
+
+
+def test_cancel_at_the_provider_is_denied(provider):
+    pending, query = round_trip(provider, "nobody", allow=False)
+    assert query["error"] == "access_denied"
+    assert reason_of(lambda: provider.finish(pending, query)) == oauth.DENIED
+
+
 # --- GitHub, against the stand-in -------------------------------------------------------------
 
 
@@ -99,27 +132,6 @@ def test_github_sign_in_gives_the_numeric_id_as_subject(github, github_server):
     assert identity == oauth.Identity(*expected)
     sent = github_server.token_requests[-1]
     assert sent["code_verifier"] == pending.code_verifier and sent["client_secret"] == CLIENT_SECRET
-
-
-def test_github_code_with_another_verifier_is_refused(github):
-    url, pending = github.start(REDIRECT.format("github"))
-    back = sign_in(url, "pkce-check", REDIRECT.format("github"))
-    stolen = Pending(pending.state, "x" * 64, None, pending.redirect_uri)
-    assert reason_of(lambda: github.finish(stolen, query_of(back))) == oauth.PROVIDER
-
-
-def test_github_code_works_once(github):
-    url, pending = github.start(REDIRECT.format("github"))
-    back = sign_in(url, "replayer", REDIRECT.format("github"))
-    github.finish(pending, query_of(back))
-    assert reason_of(lambda: github.finish(pending, query_of(back))) == oauth.PROVIDER
-
-
-def test_github_cancel_is_denied(github):
-    url, pending = github.start(REDIRECT.format("github"))
-    back = sign_in(url, "nobody", REDIRECT.format("github"), allow=False)
-    assert query_of(back)["error"] == "access_denied"
-    assert reason_of(lambda: github.finish(pending, query_of(back))) == oauth.DENIED
 
 
 def test_github_wrong_client_secret_is_a_provider_error(github_server):
@@ -197,32 +209,11 @@ def test_oidc_wrong_nonce_is_refused(oidc):
     assert reason_of(lambda: oidc.finish(other, query_of(back))) == oauth.ID_TOKEN
 
 
-def test_oidc_wrong_code_verifier_is_refused_by_the_provider(oidc):
-    url, pending = oidc.start(REDIRECT.format("oidc"))
-    back = sign_in(url, "carol", REDIRECT.format("oidc"))
-    other = Pending(pending.state, "y" * 64, pending.nonce, pending.redirect_uri)
-    assert reason_of(lambda: oidc.finish(other, query_of(back))) == oauth.PROVIDER
-
-
-def test_oidc_cancel_at_the_provider_is_denied(oidc):
-    url, pending = oidc.start(REDIRECT.format("oidc"))
-    back = sign_in(url, "dave", REDIRECT.format("oidc"), allow=False)
-    assert query_of(back)["error"] == "access_denied"
-    assert reason_of(lambda: oidc.finish(pending, query_of(back))) == oauth.DENIED
-
-
 def test_oidc_answer_naming_another_issuer_is_refused(oidc):
     url, pending = oidc.start(REDIRECT.format("oidc"))
     back = sign_in(url, "erin", REDIRECT.format("oidc"))
     query = {**query_of(back), "iss": "https://evil.example"}
     assert reason_of(lambda: oidc.finish(pending, query)) == oauth.PROVIDER
-
-
-def test_oidc_code_works_once(oidc):
-    url, pending = oidc.start(REDIRECT.format("oidc"))
-    back = sign_in(url, "frank", REDIRECT.format("oidc"))
-    oidc.finish(pending, query_of(back))
-    assert reason_of(lambda: oidc.finish(pending, query_of(back))) == oauth.PROVIDER
 
 
 def test_oidc_issuer_down_is_unreachable():
