@@ -1,63 +1,123 @@
-"""Serve the API and public/ with waitress: ``python serve.py [--host H] [--port P] [--threads N]``.
+"""Serve the API and public/ with granian: ``python serve.py [--host H] [--port P] [--workers N]``.
 
-waitress is a production WSGI server in pure Python: threaded, HTTP/1.1
-keep-alive, request bodies buffered and capped before the app sees them.
+granian parses HTTP in Rust and calls our WSGI app in worker processes (one per
+core by default); each worker builds its own app, since every piece of shared
+state already lives in the database. bench/ compares it with gunicorn and
+waitress on the same app (README, "Which server").
+
+Ctrl-C and SIGTERM stop every worker; a port in use or a bad setting is one line
+on stderr and a non-zero exit.
 """
 
 import argparse
-import logging
 import os
 import signal
+import socket
 import sys
-
-import waitress
+import threading
+import time
 
 from wsgi_auth import ConfigError, create_app
+from wsgi_auth.config import database_label, load_settings
+
+# How long a connection may take to send a request's headers once it has started, and how long an
+# idle keep-alive connection is kept: slow clients cannot hold a connection open for ever.
+HEADER_READ_TIMEOUT_MS = 10_000
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Serve wsgi_auth (API and public/) with waitress.")
+    parser = argparse.ArgumentParser(description="Serve wsgi_auth (API and public/) with granian.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8587, help="port to listen on (default 8587, the lesson's)")
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: the number of cores)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads per worker running the app (default 8)")  # fmt: skip
     parser.add_argument("--log-format", choices=("text", "json"), default=None, help="access log format (default text)")
+    parser.add_argument("--header-timeout", type=float, default=HEADER_READ_TIMEOUT_MS / 1000,
+                        help="seconds a client has to send a request's headers; idle keep-alive connections "
+                             "are closed after as long (default 10)")  # fmt: skip
     return parser.parse_args(argv)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+def claim_port(host: str, port: int) -> int:
+    """The port we will listen on; port 0 picks a free one. OSError if it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        probe.listen(1)
+        return probe.getsockname()[1]
+
+
+def worker_app():
+    """A worker's own app. A worker also stops if serve.py itself is killed (SIGKILL, OOM): no orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return create_app()
+
+
+def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
+    """Print "Serving on" once a worker accepts connections, so the line means "ready"."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((target, port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        print(f"Serving on http://{host}:{port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
+        return
+
+
+def build_server(args, port: int):
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    return Server(
+        "serve:worker_app",
+        factory=True,  # each worker calls worker_app() for its own app, store and connections
+        address=args.host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=max(1, args.workers),
+        blocking_threads=max(1, args.threads),
+        backpressure=max(1, args.threads),  # more connections than threads wait in granian, not in Python
+        http1_settings=HTTP1Settings(header_read_timeout=int(args.header_timeout * 1000)),
+        log_level=LogLevels.error,  # our access log is the one line per request; granian's stays off
+        log_access=False,
+        workers_kill_timeout=10,
+    )
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # waitress warns about its task queue depth on every busy request; that costs throughput and says little.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    overrides = {"log_format": args.log_format} if args.log_format else {}
+    if args.log_format:
+        os.environ["WSGI_AUTH_LOG_FORMAT"] = args.log_format  # the workers read their settings from here
     try:
-        app = create_app(**overrides)
+        settings = load_settings()  # checked once here, so a mistake is one line before any worker starts
     except ConfigError as error:
         print(f"wsgi_auth: {error}", file=sys.stderr)
         return 2
-    server = waitress.create_server(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        # The app refuses large bodies itself (413); waitress stops far bigger ones before buffering them.
-        max_request_body_size=max(app.settings.max_body * 4, 1 << 20),
-        ident="wsgi_auth",
-        clear_untrusted_proxy_headers=False,
-    )
-    print(f"Serving on http://{args.host}:{server.effective_port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
-    # systemd and docker stop a service with SIGTERM: the same clean stop as Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        server.run()
+        port = claim_port(args.host, args.port)
+    except OSError as error:
+        print(f"wsgi_auth: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    server = build_server(args, port)
+    print(f"Database: {database_label(settings.database)}", flush=True)
+    print(f"Workers: {max(1, args.workers)} (granian)", flush=True)
+    threading.Thread(target=say_when_listening, args=(args.host, port), daemon=True).start()
+    try:
+        server.serve()  # returns once SIGINT or SIGTERM has stopped every worker
     except KeyboardInterrupt:
         pass
-    finally:
-        server.close()
     print("Stopped", flush=True)
     return 0
 

@@ -3,14 +3,14 @@
 
 import { send, messageOf } from './js/api.js';
 
-// The lesson's choice of backend: localhost and 127.0.0.1 are different origins
-// (and different cookie hosts), so each talks to the API on its own host name.
-// Anywhere else the page is served by the service itself (serve.py serves public/).
+// Where the API is. A page the service serves itself (python serve.py, on any port) talks to its
+// own origin. Only a page on the lesson's frontend ports (its Jekyll site on 4100, the static copy
+// on 4887) is on another origin and keeps the lesson's rule: the API on port 8587 of the same host
+// name (localhost and 127.0.0.1 are different origins, and different cookie hosts).
+const LESSON_FRONTEND_PORTS = ['4100', '4887'];
 export let pythonURI;
-if (location.hostname === 'localhost') {
-    pythonURI = 'http://localhost:8587';
-} else if (location.hostname === '127.0.0.1') {
-    pythonURI = 'http://127.0.0.1:8587';
+if (LESSON_FRONTEND_PORTS.includes(location.port) && ['localhost', '127.0.0.1'].includes(location.hostname)) {
+    pythonURI = `http://${location.hostname}:8587`;
 } else {
     pythonURI = location.origin;
 }

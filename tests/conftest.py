@@ -1,10 +1,16 @@
-"""Fixtures for the WebTest request tests.
+"""The fixtures every suite shares.
 
-Each test gets its own app on its own sqlite file (``tmp_path``), a fixed
-64-character key, cheap bcrypt (4 rounds) and a fake clock it can move, so
-expiry and throttling windows are tested without sleeping.
+Each test gets its own app on its own sqlite file (``tmp_path``), the test key, cheap
+bcrypt (4 rounds) and a fake clock it can move, so expiry and throttling windows are
+tested without sleeping.
+
+Every in-process app of every test comes from ONE factory, ``make_app(**overrides)``;
+``app``, ``client``, ``signed_in``, ``admin_client`` and ``admin_token`` are built on it.
+A suite that needs other defaults overrides ``settings`` (security and ops read the
+access log: ``settings`` with ``access_log``), never the factory.
 """
 
+import io
 import os
 import sys
 
@@ -16,7 +22,10 @@ for path in (TESTS_DIR, REPO_DIR):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from helpers import ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, new_client, signup  # noqa: E402
+from support import (  # noqa: E402
+    ALLOWED_ORIGINS, PASSWORD, SECRET_KEY, FakeClock, login, make_admin, new_client, signup, token_for,
+)
+from support.postgres import backend, postgres_cluster, postgres_database  # noqa: E402, F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +42,16 @@ def clock():
 
 
 @pytest.fixture
-def settings(tmp_path, clock):
+def access_log():
+    """A readable access log: pass ``access_log=access_log`` to ``make_app`` (or override ``settings``)."""
+    return io.StringIO()
+
+
+@pytest.fixture
+def settings(backend, clock):
+    """Every request test runs twice: on a sqlite file and on a PostgreSQL database of its own."""
     return {
-        "database": str(tmp_path / "wsgi_auth.sqlite3"),
+        "database": backend,
         "secret_key": SECRET_KEY,
         "bcrypt_rounds": 4,
         "allowed_origins": ",".join(ALLOWED_ORIGINS),
@@ -46,13 +62,18 @@ def settings(tmp_path, clock):
 
 @pytest.fixture
 def make_app(settings):
-    """``make_app(**overrides)``: another app with the test's settings, changed where told."""
+    """``make_app(**overrides)``: an app with the test's settings, changed where told. The one factory."""
     from wsgi_auth import create_app
 
-    def _make(**overrides):
-        return create_app(**{**settings, **overrides})
+    apps = []
 
-    return _make
+    def _make(**overrides):
+        apps.append(create_app(**{**settings, **overrides}))
+        return apps[-1]
+
+    yield _make
+    for app in apps:  # a PostgreSQL pool holds connections and threads until closed
+        app.store.close()
 
 
 @pytest.fixture
@@ -90,3 +111,17 @@ def admin_client(app):
     assert app.store.set_role("admin", "Admin") is True
     login(admin, "admin", PASSWORD)
     return admin
+
+
+@pytest.fixture
+def admin_token(app, client):
+    """The token of ``root``, an Admin (the client's cookie jar left empty)."""
+    return make_admin(app, client, "root")
+
+
+@pytest.fixture
+def victim(app, client, admin_token):
+    """alice (a User) and root (an Admin), both signed in: every state change is possible with their cookies."""
+    signup(client, "alice")
+    signup(client, "bob")
+    return {"alice": token_for(client, "alice"), "root": admin_token}

@@ -3,7 +3,7 @@
 import io
 import json
 
-from helpers import PASSWORD, login, new_client, signup, token_of
+from support import PASSWORD, login, new_client, signup, token_of
 
 
 def test_one_line_per_request_with_method_path_status(make_app):
@@ -50,3 +50,29 @@ def test_access_log_false_writes_nothing(app, capsys):
     new_client(app).get("/api/health")
     captured = capsys.readouterr()
     assert "/api/health" not in captured.err and "/api/health" not in captured.out
+
+
+def test_a_signed_in_request_logs_its_uid_an_anonymous_one_a_dash(make_app):
+    log = io.StringIO()
+    client = new_client(make_app(access_log=log))
+    signup(client, "toby")
+    login(client, "toby")
+    log.truncate(0), log.seek(0)
+    client.get("/api/id")
+    client.reset()
+    client.get("/api/health")
+    signed_in, anonymous = log.getvalue().splitlines()
+    assert "GET /api/id 200" in signed_in and signed_in.split()[-1] == "toby", signed_in
+    assert "GET /api/health 200" in anonymous and anonymous.split()[-1] == "-", anonymous
+
+
+def test_the_json_log_names_the_signed_in_uid(make_app):
+    log = io.StringIO()
+    client = new_client(make_app(access_log=log, log_format="json"))
+    signup(client, "toby")
+    login(client, "toby")
+    log.truncate(0), log.seek(0)
+    client.get("/api/id")
+    (record,) = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert record["path"] == "/api/id" and record["status"] == 200
+    assert record["uid"] == "toby", record

@@ -2,14 +2,12 @@
 
 import json
 
-import jwt
 import pytest
 
-from helpers import (
+from support import (
     COOKIE_NAME,
     LOGIN_FAILED,
     PASSWORD,
-    SECRET_KEY,
     TOKEN_INVALID,
     TOKEN_MISSING,
     X_ORIGIN,
@@ -54,42 +52,6 @@ def test_login_sets_the_lesson_cookie_with_exact_attributes(client):
     assert value not in resp.text
 
 
-def test_login_token_claims_verify_with_pyjwt_and_match_ttl(client, clock):
-    signup(client, "toby")
-    token = token_of(login(client, "toby"))
-    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
-    claims = jwt.decode(
-        token,
-        SECRET_KEY,
-        algorithms=["HS256"],
-        options={"require": ["_uid", "iat", "exp", "jti"]},
-        leeway=60,
-    )
-    assert claims["_uid"] == "toby"
-    assert isinstance(claims["iat"], int) and isinstance(claims["exp"], int)
-    assert abs(claims["iat"] - clock.now) <= 1
-    assert claims["exp"] - claims["iat"] == 3600
-    assert isinstance(claims["jti"], str) and claims["jti"]
-
-
-def test_each_login_gets_a_token_with_its_own_jti(client, make_client):
-    signup(client, "toby")
-    first = token_of(login(client, "toby"))
-    second = token_of(login(make_client(), "toby"))
-    decode = lambda t: jwt.decode(t, SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})  # noqa: E731
-    assert decode(first)["jti"] != decode(second)["jti"]
-
-
-def test_token_ttl_setting_drives_both_max_age_and_exp(make_app, make_client):
-    client = make_client(make_app(token_ttl=120))
-    signup(client, "toby")
-    resp = login(client, "toby")
-    _, token, attrs, _ = the_cookie(resp)
-    assert attrs["max-age"] == "120"
-    claims = jwt.decode(token, SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})
-    assert claims["exp"] - claims["iat"] == 120
-
-
 def test_cookie_from_login_signs_the_browser_in(client):
     signup(client, "toby")
     login(client, "toby")
@@ -125,7 +87,7 @@ def test_password_is_not_truncated_at_72_bytes(client):
     signup(client, "toby", password=common + "-first")
     login(client, "toby", password=common + "-first")
     resp = login(client, "toby", password=common + "-other", status=401)
-    assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+    assert_error(resp, 401, message=LOGIN_FAILED)
 
 
 def test_non_ascii_password_round_trips(client):
@@ -156,20 +118,20 @@ def test_non_ascii_password_round_trips(client):
 def test_login_400_names_missing_or_non_string_field(client, payload, field):
     signup(client, "toby")
     resp = client.post_json("/api/authenticate", payload, expect_errors=True)
-    assert_error(resp, 400, "Bad request", message_contains=field)
+    assert_error(resp, 400, message_contains=field)
     assert not set_cookies(resp)
 
 
 def test_login_400_for_empty_body(client):
     resp = client.post("/api/authenticate", b"", content_type="application/json", expect_errors=True)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
     assert not set_cookies(resp)
 
 
 @pytest.mark.parametrize("payload", [[], ["toby", PASSWORD], "toby", 1, None, True])
 def test_login_400_for_json_that_is_not_an_object(client, payload):
     resp = client.post("/api/authenticate", json.dumps(payload), content_type="application/json", expect_errors=True)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
 
 
 # --- 401: wrong credentials look alike -------------------------------------------
@@ -181,7 +143,7 @@ def test_login_401_for_wrong_password_and_unknown_uid_is_identical(client):
     unknown_uid = login(client, "nobody", password="not the password", status=401)
     impossible_uid = login(client, "no such -- uid!", password="not the password", status=401)
     for resp in (wrong_password, unknown_uid, impossible_uid):
-        assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+        assert_error(resp, 401, message=LOGIN_FAILED)
         assert not set_cookies(resp)
     assert wrong_password.json == unknown_uid.json == impossible_uid.json
 
@@ -190,7 +152,7 @@ def test_failed_login_does_not_sign_in(client):
     signup(client, "toby")
     login(client, "toby", password="not the password", status=401)
     assert COOKIE_NAME not in client.cookies
-    assert_error(client.get("/api/id", expect_errors=True), 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(client.get("/api/id", expect_errors=True), 401, message=TOKEN_MISSING)
 
 
 # --- 413, 415 ----------------------------------------------------------------------
@@ -204,14 +166,14 @@ def test_login_415_for_text_plain_body_from_the_lesson_client(client):
         headers=X_ORIGIN,
         expect_errors=True,
     )
-    assert_error(resp, 415, "Unsupported media type")
+    assert_error(resp, 415)
 
 
 def test_login_415_for_form_encoded_body_with_x_origin(client):
     resp = client.post(
         "/api/authenticate", {"uid": "toby", "password": PASSWORD}, headers=X_ORIGIN, expect_errors=True
     )
-    assert_error(resp, 415, "Unsupported media type")
+    assert_error(resp, 415)
 
 
 def test_login_413_for_body_over_max_body(client, app):
@@ -220,7 +182,7 @@ def test_login_413_for_body_over_max_body(client, app):
     payload = json.dumps({"uid": "toby", "password": "p" * limit})
     assert len(payload) > limit
     resp = client.post("/api/authenticate", payload, content_type="application/json", expect_errors=True)
-    assert_error(resp, 413, "Payload too large")
+    assert_error(resp, 413)
 
 
 def test_login_body_exactly_at_max_body_is_not_413(make_app, make_client):
@@ -233,7 +195,7 @@ def test_login_body_exactly_at_max_body_is_not_413(make_app, make_client):
     assert resp.status_int == 200, resp.body
     too_big = payload[:-2] + 'x"}'
     resp = client.post("/api/authenticate", too_big, content_type="application/json", expect_errors=True)
-    assert_error(resp, 413, "Payload too large")
+    assert_error(resp, 413)
 
 
 # --- logout --------------------------------------------------------------------------
@@ -259,9 +221,9 @@ def test_logout_revokes_token_even_if_resent_by_hand(client, signed_in):
     old_token = token_of(signed_in)
     logout(client)
     resp = client.get("/api/id", headers=with_token(client, old_token), expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
     resp = client.get("/api/data", headers=with_token(client, old_token), expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_logout_twice_with_revoked_token_is_401(client, signed_in):
@@ -269,12 +231,12 @@ def test_logout_twice_with_revoked_token_is_401(client, signed_in):
     logout(client)
     resp = client.delete("/api/authenticate", headers={**X_ORIGIN, **with_token(client, old_token)},
                          expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_logout_without_cookie_is_401(client):
     resp = client.delete("/api/authenticate", headers=X_ORIGIN, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
 
 
 def test_logout_revokes_only_that_session(client, make_client, signed_in):
@@ -294,26 +256,3 @@ def test_login_again_after_logout_works(client, signed_in):
 # --- the token is read only from the cookie ---------------------------------------------
 
 
-def test_token_in_authorization_header_is_ignored(client, signed_in):
-    token = token_of(signed_in)
-    client.reset()
-    resp = client.get("/api/id", headers={"Authorization": f"Bearer {token}"}, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
-
-
-def test_token_in_query_string_is_ignored(client, signed_in):
-    token = token_of(signed_in)
-    client.reset()
-    resp = client.get(f"/api/id?{COOKIE_NAME}={token}&token={token}", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
-
-
-def test_token_expires_after_ttl_by_the_app_clock(client, signed_in, clock):
-    clock.advance(3600 + 11)  # past exp and the 10 s leeway
-    resp = client.get("/api/id", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
-
-
-def test_token_still_valid_just_before_exp(client, signed_in, clock):
-    clock.advance(3600 - 5)
-    assert client.get("/api/id").json["uid"] == "alice"

@@ -1,24 +1,18 @@
 """Hostile and broken input: every one is a 4xx with the contract's error body, never a 500."""
 
-import base64
 import json
 import time
 
-import jwt
 import pytest
 import webtest
 
-from helpers import (
-    COOKIE_NAME,
+from support import (
     LOGIN_FAILED,
     OWN_ORIGIN,
     PASSWORD,
-    SECRET_KEY,
-    TOKEN_INVALID,
     assert_error,
     login,
     signup,
-    token_of,
 )
 
 
@@ -31,50 +25,50 @@ def post_raw(client, path, body, content_type="application/json", **kwargs):
 
 @pytest.mark.parametrize("path", ["/api/authenticate", "/api/user"])
 def test_empty_json_body_is_400(client, path):
-    assert_error(post_raw(client, path, b""), 400, "Bad request")
+    assert_error(post_raw(client, path, b""), 400)
 
 
 def test_empty_body_on_put_user_is_400(client, signed_in):
     resp = client.put("/api/user", b"", content_type="application/json", expect_errors=True)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
 
 
 @pytest.mark.parametrize("body", [b"not json", b"{", b'{"uid": "toby",}', b"{'uid': 'toby'}", b"\x00\x01", b'"'],
                          ids=["text", "open-brace", "trailing-comma", "single-quotes", "binary", "quote"])
 def test_unparseable_json_is_400(client, body):
-    assert_error(post_raw(client, "/api/authenticate", body), 400, "Bad request")
+    assert_error(post_raw(client, "/api/authenticate", body), 400)
 
 
 @pytest.mark.parametrize("body", [b'{"uid": "\xff\xfe", "password": "correct horse 1"}', b"\xef\xbb\xbf\xc3(",
                                   b'{"uid": "to\xc0\xafby", "password": "x"}'],
                          ids=["ff-fe", "bom-then-bad", "overlong"])
 def test_invalid_utf8_is_400(client, body):
-    assert_error(post_raw(client, "/api/authenticate", body), 400, "Bad request")
+    assert_error(post_raw(client, "/api/authenticate", body), 400)
 
 
 def test_lone_surrogate_escape_is_not_500(client):
     resp = post_raw(client, "/api/user", b'{"uid": "toby", "password": "correct horse 1", "name": "\\ud800"}')
     assert resp.status_int in (201, 400), resp.status
     if resp.status_int == 400:
-        assert_error(resp, 400, "Bad request")
+        assert_error(resp, 400)
 
 
 @pytest.mark.parametrize("opener", [b"[", b'{"a":'])
 def test_deeply_nested_json_is_400(make_app, make_client, opener):
     client = make_client(make_app(max_body=1 << 20))
     resp = post_raw(client, "/api/authenticate", opener * 100000)
-    assert_error(resp, 400, "Bad request")
+    assert_error(resp, 400)
 
 
 def test_deeply_nested_but_complete_json_is_400(client):
     body = b'{"uid": "toby", "password": "correct horse 1", "x": ' + b"[" * 20000 + b"]" * 20000 + b"}"
-    assert_error(post_raw(client, "/api/authenticate", body), 400, "Bad request")
+    assert_error(post_raw(client, "/api/authenticate", body), 400)
 
 
 def test_one_mebibyte_body_is_413(client):
     body = json.dumps({"uid": "toby", "password": "x" * (1 << 20)})
-    assert_error(post_raw(client, "/api/authenticate", body), 413, "Payload too large")
-    assert_error(post_raw(client, "/api/user", body), 413, "Payload too large")
+    assert_error(post_raw(client, "/api/authenticate", body), 413)
+    assert_error(post_raw(client, "/api/user", body), 413)
 
 
 def test_oversized_content_length_is_413_before_reading(client):
@@ -82,26 +76,26 @@ def test_oversized_content_length_is_413_before_reading(client):
                                     content_type="application/json")
     req.environ["CONTENT_LENGTH"] = str(10 ** 9)  # a client that announces a gigabyte
     resp = client.do_request(req, expect_errors=True)
-    assert_error(resp, 413, "Payload too large")
+    assert_error(resp, 413)
 
 
 @pytest.mark.parametrize("body", [b"[]", b"[1, 2]", b"42", b"-1.5", b"null", b"true", b'"toby"'],
                          ids=["empty-array", "array", "int", "float", "null", "true", "string"])
 @pytest.mark.parametrize("path", ["/api/authenticate", "/api/user"])
 def test_json_that_is_not_an_object_is_400(client, path, body):
-    assert_error(post_raw(client, path, body), 400, "Bad request")
+    assert_error(post_raw(client, path, body), 400)
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
 def test_non_standard_json_constants_are_400(client, token):
     signup(client, "toby")
     body = ('{"uid": "toby", "password": "correct horse 1", "extra": %s}' % token).encode()
-    assert_error(post_raw(client, "/api/authenticate", body), 400, "Bad request")
+    assert_error(post_raw(client, "/api/authenticate", body), 400)
 
 
 def test_huge_integer_is_400_not_500(client):
     body = b'{"uid": ' + b"9" * 5000 + b', "password": "correct horse 1"}'
-    assert_error(post_raw(client, "/api/authenticate", body), 400, "Bad request")
+    assert_error(post_raw(client, "/api/authenticate", body), 400)
 
 
 @pytest.mark.parametrize("payload", [
@@ -112,22 +106,22 @@ def test_huge_integer_is_400_not_500(client):
     {"uid": 1e308, "password": PASSWORD, "name": "T"},
 ], ids=["uid-list", "password-operator", "name-list", "email-object", "uid-float"])
 def test_wrong_types_at_signup_are_400(client, payload):
-    assert_error(client.post_json("/api/user", payload, expect_errors=True), 400, "Bad request")
+    assert_error(client.post_json("/api/user", payload, expect_errors=True), 400)
 
 
 def test_wrong_types_at_login_are_400(client):
     signup(client, "toby")
     resp = client.post_json("/api/authenticate", {"uid": "toby", "password": {"$ne": ""}}, expect_errors=True)
-    assert_error(resp, 400, "Bad request", message_contains="password")
+    assert_error(resp, 400, message_contains="password")
     resp = client.post_json("/api/authenticate", {"uid": {"$gt": ""}, "password": PASSWORD}, expect_errors=True)
-    assert_error(resp, 400, "Bad request", message_contains="uid")
+    assert_error(resp, 400, message_contains="uid")
 
 
 def test_sql_injection_in_uid_is_just_a_failed_login(client):
     signup(client, "toby")
     for uid in ("toby' --", "' OR '1'='1", "toby\"; DROP TABLE users; --"):
         resp = login(client, uid, "anything at all", status=401)
-        assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+        assert_error(resp, 401, message=LOGIN_FAILED)
     login(client, "toby")
 
 
@@ -136,111 +130,16 @@ def test_sql_injection_in_uid_is_just_a_failed_login(client):
 
 def test_ten_thousand_char_password_refused_at_signup(client):
     resp = signup(client, "toby", password="p" * 10000, status=400)
-    assert_error(resp, 400, "Bad request", message_contains="password")
+    assert_error(resp, 400, message_contains="password")
 
 
 def test_ten_thousand_char_password_refused_at_login(client):
     signup(client, "toby")
     started = time.monotonic()
     resp = login(client, "toby", "p" * 10000, status=401)
-    assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+    assert_error(resp, 401, message=LOGIN_FAILED)
     resp = login(client, "nobody", "p" * 10000, status=401)
-    assert_error(resp, 401, "Unauthorized", message=LOGIN_FAILED)
+    assert_error(resp, 401, message=LOGIN_FAILED)
     assert time.monotonic() - started < 5
 
 
-# --- garbage cookies: always 401, never 500 ----------------------------------------------------
-
-
-def b64(data):
-    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def forged_none_token(claims):
-    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
-
-
-GARBAGE_COOKIES = [
-    "garbage",
-    "",
-    "a.b.c",
-    "....",
-    "x" * 8000,
-    "eyJhbGciOiJIUzI1NiJ9.%%%%.@@@@",
-    "eyJ" + "A" * 5000 + ".eyJ.sig",
-    "\u00e9\u00e9\u00e9",
-]
-
-
-@pytest.mark.parametrize("value", GARBAGE_COOKIES,
-                         ids=["word", "empty", "three-parts", "dots", "8000-chars", "bad-base64", "huge-header",
-                              "latin1"])
-def test_garbage_cookie_is_401(client, value):
-    signup(client, "toby")
-    resp = client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={value}"}, expect_errors=True)
-    assert_error(resp, 401, "Unauthorized")
-
-
-def test_malformed_cookie_header_is_401(client):
-    for header in (f"{COOKIE_NAME}", f"{COOKIE_NAME}=\"unterminated", ";;;=;=;", f"{COOKIE_NAME}=a; {COOKIE_NAME}=b",
-                   "x" * 16000):
-        resp = client.get("/api/id", headers={"Cookie": header}, expect_errors=True)
-        assert_error(resp, 401, "Unauthorized")
-
-
-def forge(claims, key=SECRET_KEY, algorithm="HS256", headers=None):
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
-
-
-def good_claims(login_resp, **changes):
-    claims = jwt.decode(token_of(login_resp), SECRET_KEY, algorithms=["HS256"], options={"verify_exp": False})
-    claims.update(changes)
-    return {k: v for k, v in claims.items() if v is not ...}
-
-
-def send_token(client, token):
-    client.reset()
-    return client.get("/api/id", headers={"Cookie": f"{COOKIE_NAME}={token}"}, expect_errors=True)
-
-
-def test_resent_valid_token_works_as_control(client, signed_in):
-    resp = send_token(client, forge(good_claims(signed_in)))
-    assert resp.status_int == 200 and resp.json["uid"] == "alice"
-
-
-@pytest.mark.parametrize("case", [
-    "other-key", "alg-none", "hs512", "hs384", "missing-exp", "missing-iat", "missing-jti", "missing-uid",
-    "uid-int", "exp-string", "expired", "iat-future", "nbf-future", "claims-array", "sub-other-user", "sub-junk",
-    "ver-old",
-])
-def test_forged_or_broken_token_is_401(client, signed_in, clock, case):
-    now = int(clock.now)
-    claims = good_claims(signed_in)
-    token = {
-        "other-key": lambda: forge(claims, key="another key that is long enough for hs256!!"),
-        "alg-none": lambda: forged_none_token(claims),
-        "hs512": lambda: forge(claims, algorithm="HS512"),
-        "hs384": lambda: forge(claims, algorithm="HS384"),
-        "missing-exp": lambda: forge(good_claims(signed_in, exp=...)),
-        "missing-iat": lambda: forge(good_claims(signed_in, iat=...)),
-        "missing-jti": lambda: forge(good_claims(signed_in, jti=...)),
-        "missing-uid": lambda: forge(good_claims(signed_in, _uid=...)),
-        "uid-int": lambda: forge(good_claims(signed_in, _uid=1)),
-        "exp-string": lambda: forge(good_claims(signed_in, exp="never")),
-        "expired": lambda: forge(good_claims(signed_in, iat=now - 7200, exp=now - 3600)),
-        "iat-future": lambda: forge(good_claims(signed_in, iat=now + 3600, exp=now + 7200)),
-        "nbf-future": lambda: forge(good_claims(signed_in, nbf=now + 3600)),
-        "claims-array": lambda: f"{forge(claims).split('.')[0]}.{b64([1, 2])}.x",
-        "sub-other-user": lambda: forge(good_claims(signed_in, sub="999999")),
-        "sub-junk": lambda: forge(good_claims(signed_in, sub="1 OR 1=1")),
-        "ver-old": lambda: forge(good_claims(signed_in, ver=-1)),
-    }[case]()
-    resp = send_token(client, token)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
-
-
-def test_garbage_cookie_on_login_does_not_block_login(client):
-    signup(client, "toby")
-    client.set_cookie(COOKIE_NAME, "garbage")
-    login(client, "toby", PASSWORD)

@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark (bench/run.py): the in-process section runs with tiny counts.
+"""Smoke test of the benchmark (bench/): the in-process section runs with tiny counts.
 
 No timing is asserted: only that wsgi_auth, the lesson's Flask stack and the
 minimal WSGI function all answer the authenticated GET /api/id with 200 and
@@ -18,15 +18,15 @@ if str(ROOT) not in sys.path:
 for module in ("flask", "flask_restful", "flask_sqlalchemy", "flask_cors"):
     pytest.importorskip(module, reason="the benchmark's Flask stack needs pip install -e '.[bench]'")
 
-from bench import run  # noqa: E402
+from bench import common, inprocess  # noqa: E402
 
 STACKS = {"wsgi_auth", "Flask lesson", "minimal WSGI"}
 
 
 def test_inprocess_section_gets_200_from_all_three_stacks_and_positive_figures(tmp_path):
-    results = run.Results()
+    results = common.Results()
 
-    medians = run.bench_inprocess(tmp_path, results, rounds=1, calls=5, warmup=2)
+    medians = inprocess.bench_inprocess(tmp_path, results, rounds=1, calls=5, warmup=2)
 
     assert results.figures["inprocess_status"] == {name: 200 for name in STACKS}
     assert set(medians) == STACKS
@@ -38,10 +38,10 @@ def test_inprocess_section_gets_200_from_all_three_stacks_and_positive_figures(t
 
 
 def test_each_stack_answers_the_signed_in_user(tmp_path):
-    for setup in (run.setup_ours, run.setup_flask, run.setup_minimal):
+    for setup in (common.setup_ours, common.setup_flask, common.setup_minimal):
         workdir = tmp_path / setup.__name__
         workdir.mkdir()
         app, cookie = setup(workdir)
-        status, _headers, body = run.call(app, run.make_environ("GET", "/api/id", cookie=cookie))
+        status, _headers, body = common.call(app, common.make_environ("GET", "/api/id", cookie=cookie))
         assert status == 200, (setup.__name__, body)
         assert json.loads(body)["uid"] == "toby"

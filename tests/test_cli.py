@@ -1,12 +1,13 @@
 """The admin CLI, ``python -m wsgi_auth user ...``, run as an operator would, checked through the API."""
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from helpers import PASSWORD, SECRET_KEY, assert_user, login, new_client
+from support import PASSWORD, SECRET_KEY, assert_user, login, new_client
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,13 +23,13 @@ def cli(tmp_path, settings):
         PYTHONPATH=REPO_DIR + os.pathsep + env.get("PYTHONPATH", ""),
     )
 
-    def run(*args, stdin="", extra_env=None):
+    def run(*args, stdin="", extra_env=None, cwd=None):
         return subprocess.run(
             [sys.executable, "-m", "wsgi_auth", *args],
             input=stdin,
             capture_output=True,
             text=True,
-            cwd=tmp_path,
+            cwd=cwd or tmp_path,
             env={**env, **(extra_env or {})},
             timeout=60,
         )
@@ -149,3 +150,122 @@ def test_short_secret_key_exits_non_zero_with_clear_message(cli):
     result = cli("user", "list", extra_env={"WSGI_AUTH_SECRET_KEY": "too short"})
     line = failed(result)
     assert "SECRET_KEY" in line.upper()
+
+
+# --- which database (every command says it on stdout) ------------------------
+
+
+def database_line(result):
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("database: "), result.stdout
+    return first.removeprefix("database: ")
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (("user", "add", "bob", "--name", "Bob"), PASSWORD + "\n"),
+    (("user", "list"), ""),
+    (("user", "set-role", "alice", "Admin"), ""),
+    (("user", "set-password", "alice"), "a brand new pw\n"),
+    (("user", "delete", "alice"), ""),
+])
+def test_every_command_names_its_database_as_an_absolute_path(cli, tmp_path, args, stdin):
+    relative = {"WSGI_AUTH_DATABASE": "data/users.sqlite3"}
+    (tmp_path / "data").mkdir()
+    ok(cli("user", "add", "alice", "--name", "Alice", stdin=PASSWORD + "\n", extra_env=relative))
+    result = ok(cli(*args, stdin=stdin, extra_env=relative))
+    assert database_line(result) == str(tmp_path / "data" / "users.sqlite3")
+
+
+def test_an_error_is_one_line_on_stderr_and_the_database_still_named(cli, settings):
+    result = cli("user", "delete", "nobody")
+    assert "nobody" in failed(result)
+    assert result.stdout.splitlines() == [f"database: {settings['database']}"]
+
+
+def test_database_option_before_or_after_the_command_from_another_directory(cli, app, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    database = app.settings.database
+    for args in (("--database", database, "user", "add", "alice", "--name", "A"),
+                 ("user", "--database", database, "add", "bob", "--name", "B"),
+                 ("user", "add", "carol", "--name", "C", "--database", database)):
+        result = ok(cli(*args, stdin=PASSWORD + "\n", cwd=elsewhere, extra_env={"WSGI_AUTH_DATABASE": "ignored.db"}))
+        assert database_line(result) == database
+    assert not (elsewhere / "ignored.db").exists()
+    for uid in ("alice", "bob", "carol"):
+        login(new_client(app), uid, PASSWORD)
+
+
+def test_relative_database_option_is_relative_to_the_working_directory(cli, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = ok(cli("user", "list", "--database", "mine.sqlite3", cwd=elsewhere))
+    assert database_line(result) == str(elsewhere / "mine.sqlite3")
+    assert (elsewhere / "mine.sqlite3").exists()
+
+
+def test_list_json_is_one_document_naming_the_database(cli, settings):
+    add(cli, "alice")
+    document = json.loads(ok(cli("user", "list", "--json")).stdout)
+    assert document["database"] == settings["database"]
+    assert [user["uid"] for user in document["users"]] == ["alice"]
+
+
+def test_database_url_password_is_hidden(cli):
+    result = cli("user", "list", "--database", "postgresql://bob:s3cret@127.0.0.1:1/auth")
+    assert "s3cret" not in result.stdout + result.stderr
+    if result.stdout:
+        assert database_line(result) == "postgresql://bob:***@127.0.0.1:1/auth"
+
+
+# --- Ctrl-D at the password prompt (a real terminal) -------------------------
+
+
+def run_in_terminal(cli_env, cwd, args, keys: bytes):
+    """Run the CLI with a pseudo-terminal as stdin and controlling terminal (getpass reads /dev/tty), typing
+    ``keys`` once the prompt shows; returns (exit status, what the terminal showed, stdout, stderr)."""
+    import fcntl
+    import pty
+    import select
+    import termios
+    import time
+
+    controller, terminal = pty.openpty()
+
+    def take_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wsgi_auth", *args], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=cwd, env=cli_env, preexec_fn=take_terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + 30
+    ready = select.poll()  # not select(): the full suite may have more than 1024 files open
+    ready.register(controller, select.POLLIN)
+    try:
+        while b"assword: " not in shown and time.monotonic() < deadline:
+            if ready.poll(200):
+                shown += os.read(controller, 1024)
+        assert b"assword: " in shown, shown
+        os.write(controller, keys)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        os.close(controller)
+    return process.returncode, shown.decode(), stdout.decode(), stderr.decode()
+
+
+@pytest.mark.parametrize("args", [("user", "add", "alice", "--name", "Alice"), ("user", "set-password", "bob")])
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_non_zero(cli, tmp_path, settings, args):
+    add(cli, "bob")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
+    env.update(WSGI_AUTH_DATABASE=settings["database"], WSGI_AUTH_SECRET_KEY=SECRET_KEY,
+               PYTHONPATH=REPO_DIR + os.pathsep + env.get("PYTHONPATH", ""))
+    status, shown, stdout, stderr = run_in_terminal(env, tmp_path, args, b"\x04")
+    assert status == 1, (shown, stdout, stderr)
+    assert stderr.splitlines() == ["error: no password given"], stderr
+    assert "Traceback" not in shown + stdout + stderr
+    assert "alice" not in ok(cli("user", "list")).stdout

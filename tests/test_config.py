@@ -9,7 +9,7 @@ import sys
 import jwt
 import pytest
 
-from helpers import PASSWORD, SECRET_KEY, login, new_client, signup, the_cookie
+from support import PASSWORD, SECRET_KEY, login, new_client, signup, the_cookie
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -215,3 +215,46 @@ def test_default_allowed_origins_are_the_lessons_local_frontends(monkeypatch, tm
     assert settings.allowed_origins == (
         "http://localhost:4100", "http://127.0.0.1:4100", "http://localhost:4887", "http://127.0.0.1:4887",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("database, label", [
+    ("postgresql://bob:s3cret@db.example:5432/auth", "postgresql://bob:***@db.example:5432/auth"),
+    ("postgresql://bob:p%40ss@[::1]:5432/auth?sslmode=require", "postgresql://bob:***@[::1]:5432/auth?sslmode=require"),
+    ("postgresql://bob@db.example/auth?password=s3cret", "postgresql://bob@db.example/auth?password=***"),
+    ("postgresql://db.example/auth", "postgresql://db.example/auth"),
+    ("/srv/auth/users.sqlite3", "/srv/auth/users.sqlite3"),
+])
+def test_database_label_hides_the_password(database, label):
+    from wsgi_auth.config import database_label
+
+    assert database_label(database) == label
+
+
+def test_database_label_of_a_relative_sqlite_path_is_absolute_from_the_working_directory(tmp_path, monkeypatch):
+    from wsgi_auth.config import database_label
+
+    monkeypatch.chdir(tmp_path)
+    assert database_label("instance/wsgi_auth.sqlite3") == str(tmp_path / "instance" / "wsgi_auth.sqlite3")
+
+
+def test_a_checkout_serves_its_top_level_public_dir(make_app):
+    """An installed wheel serves its own wsgi_auth/public/ (tests/ops/test_install.py); a checkout, public/."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    assert not (repo / "wsgi_auth" / "public").exists()
+    assert Path(make_app().settings.public_dir) == repo / "public"
+
+
+@pytest.mark.parametrize(
+    "url, label",
+    [
+        ("postgresql://app:s3cret@db.example:5432/auth", "postgresql://app:***@db.example:5432/auth"),
+        ("postgresql://app@db.example/auth", "postgresql://app@db.example/auth"),
+        ("postgres://app:p%40ss@[::1]/auth?sslmode=require", "postgres://app:***@[::1]/auth?sslmode=require"),
+    ],
+)
+def test_database_label_hides_the_password_of_a_postgresql_url(url, label):
+    from wsgi_auth.config import database_label
+
+    assert database_label(url) == label

@@ -1,21 +1,32 @@
-"""CSRF: the cookie is SameSite=None, so every state-changing request from a refused Origin, and every
-CORS "simple" request (what a cross-site form can send), is 403 before anything else is looked at."""
+"""CSRF, every test of it: the cookie is SameSite=None, so every state-changing request from a refused
+Origin, and every CORS "simple" request (what a cross-site form can send), is 403 before anything else
+is looked at, changes nothing stored and sets no cookie; GET never changes state.
+
+Reading answers cross-origin (CORS, preflight) is tested in ``test_cors.py``."""
 
 import json
 
 import pytest
 
-from helpers import (
+from support import (
     ADMINS_ONLY,
-    CSRF_MESSAGE,
+    ALLOWED_ORIGINS,
+    CSRF_REFUSED,
+    FOREIGN_ORIGINS,
     OWN_ORIGIN,
     PASSWORD,
+    SIMPLE_CONTENT_TYPES,
     X_ORIGIN,
     assert_error,
+    assert_no_cors,
+    cookie,
+    endpoints,
     login,
     raw_request,
+    send,
     set_cookies,
     signup,
+    state,
 )
 
 EVIL = "http://evil.test"
@@ -23,8 +34,8 @@ EVIL = "http://evil.test"
 
 def assert_csrf_refused(resp):
     # The design's sentence; a short reason may follow it.
-    body = assert_error(resp, 403, "Forbidden", message_contains=CSRF_MESSAGE)
-    assert body["message"].startswith(CSRF_MESSAGE), body
+    body = assert_error(resp, 403, message_contains=CSRF_REFUSED)
+    assert body["message"].startswith(CSRF_REFUSED), body
     assert not set_cookies(resp)
 
 
@@ -182,3 +193,79 @@ def test_get_is_never_csrf_refused(client, signed_in):
     resp = raw_request(client, "GET", "/api/id", headers={"Origin": EVIL})
     assert resp.status_int == 200
     assert resp.json["uid"] == "alice"
+
+
+def assert_refused_cross_site(response):
+    assert_error(response, 403, message_startswith=CSRF_REFUSED)
+    assert not set_cookies(response, None)
+
+
+
+@pytest.mark.parametrize("origin", FOREIGN_ORIGINS)
+def test_every_state_changing_endpoint_refuses_a_foreign_origin(app, client, victim, origin):
+    before = state(app)
+    for method, path, body, credentials in endpoints(victim):
+        headers = {**credentials, **X_ORIGIN, "Origin": origin}
+        response = send(client, method, path, body, headers)
+        assert_refused_cross_site(response)
+        assert_no_cors(response)
+        assert state(app) == before, (method, path)
+    assert client.get("/api/id", headers=cookie(victim["alice"])).status_int == 200  # not logged out
+
+
+
+@pytest.mark.parametrize("content_type", SIMPLE_CONTENT_TYPES)
+def test_simple_requests_are_refused_whatever_the_origin(app, client, victim, content_type):
+    """What a cross-site <form>, sendBeacon or no-cors fetch can send: no JSON type, no X-Origin header."""
+    before = state(app)
+    for origin in (None, ALLOWED_ORIGINS[0], OWN_ORIGIN, "https://evil.test"):
+        for method, path, body, credentials in endpoints(victim):
+            headers = {**credentials, **({"Origin": origin} if origin is not None else {})}
+            response = send(client, method, path, body, headers, content_type=content_type)
+            assert_refused_cross_site(response)
+            assert state(app) == before, (origin, method, path)
+
+
+
+def test_login_csrf_is_refused(client, victim):
+    """A foreign page must not sign the victim's browser in as the attacker."""
+    signup(client, "attacker", password="attacker password")
+    body = {"uid": "attacker", "password": "attacker password"}
+    for headers, content_type in [
+        ({"Origin": "https://evil.test"}, "application/json"),
+        ({"Origin": "null"}, "application/json"),
+        ({}, "application/x-www-form-urlencoded"),
+        ({}, "text/plain"),
+        ({"Origin": "https://evil.test"}, "text/plain"),
+    ]:
+        response = send(client, "POST", "/api/authenticate", body, headers, content_type=content_type)
+        assert_refused_cross_site(response)
+
+
+
+def test_the_allowed_and_own_origins_may_change_state(client, victim):
+    for origin in (*ALLOWED_ORIGINS, OWN_ORIGIN, None):
+        headers = {**cookie(victim["alice"]), **({"Origin": origin} if origin else {})}
+        response = client.put_json("/api/user", {"name": "Alice"}, headers=headers)
+        assert response.status_int == 200
+        if origin:
+            assert response.headers["Access-Control-Allow-Origin"] == origin
+    response = client.delete("/api/authenticate", headers={**cookie(victim["alice"]), **X_ORIGIN})
+    assert response.status_int == 200
+
+
+
+def test_safe_methods_never_change_state(app, client, victim):
+    """ASVS 3.5.3: a link, an <img> or a navigation (GET/HEAD) cannot log in, sign up, change or delete anything."""
+    before = state(app)
+    for method in ("GET", "HEAD"):
+        for path, credentials in [
+            ("/api/authenticate?uid=alice&password=" + PASSWORD.replace(" ", "+"), {}),
+            ("/api/user?uid=x&name=x&password=password1", {}),
+            ("/api/users/bob?role=Admin", cookie(victim["root"])),
+            ("/api/user?name=Pwned", cookie(victim["alice"])),
+        ]:  # fmt: skip
+            response = client.request(path, method=method, headers=credentials, expect_errors=True)
+            assert response.status_int == 405, (method, path)
+            assert not set_cookies(response, None)
+    assert state(app) == before

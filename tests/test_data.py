@@ -3,8 +3,9 @@
 import os
 
 import jwt
+import pytest
 
-from helpers import (
+from support import (
     SECRET_KEY,
     TOKEN_INVALID,
     TOKEN_MISSING,
@@ -51,13 +52,13 @@ def test_data_times_are_the_tokens(client, signed_in):
 
 def test_data_401_without_cookie(client):
     resp = client.get("/api/data", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_MISSING)
+    assert_error(resp, 401, message=TOKEN_MISSING)
 
 
 def test_data_401_with_invalid_cookie(client):
     client.set_cookie("jwt_python_flask", "not-a-token")
     resp = client.get("/api/data", expect_errors=True)
-    assert_error(resp, 401, "Unauthorized", message=TOKEN_INVALID)
+    assert_error(resp, 401, message=TOKEN_INVALID)
 
 
 def test_health_200_ok(client):
@@ -73,6 +74,7 @@ def test_health_needs_no_cookie_and_ignores_a_bad_one(client):
     assert resp.json == {"status": "ok"}
 
 
+@pytest.mark.sqlite_only
 def test_health_503_when_database_cannot_be_read(app, client, settings):
     client.get("/api/health")
     database = settings["database"]
@@ -82,7 +84,7 @@ def test_health_503_when_database_cannot_be_read(app, client, settings):
     with open(database, "wb") as f:
         f.write(b"this is not an sqlite database " * 512)
     resp = client.get("/api/health", expect_errors=True)
-    assert_error(resp, 503, "Service unavailable")
+    assert_error(resp, 503)
 
 
 def test_openapi_describes_this_api_as_3_1(client):

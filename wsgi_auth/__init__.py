@@ -11,11 +11,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import passwords
 from .config import ConfigError, Settings, load_settings
-from .errors import ErrorMiddleware
+from .hash_gate import HashGate
 from .middleware.access_log import AccessLogMiddleware
 from .middleware.authentication import TokenAuthMiddleware
 from .middleware.cors import CORSMiddleware, OriginPolicy
 from .middleware.csrf import CSRFMiddleware
+from .middleware.errors import ErrorMiddleware
 from .middleware.static import StaticFiles
 from .routing import Router
 from .store import Store
@@ -32,7 +33,12 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
-        passwords.waste_check("warm-up", settings.bcrypt_rounds)  # the first unknown uid costs no more than the next
+        self.hash_gate = HashGate()  # bcrypt hashes at once in this process; see hash_gate.py
+        # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),
+        # so it is never cheaper than a wrong password for a user made at a cost from before; raised by logins
+        # that meet a costlier hash (one made by the CLI meanwhile). Warmed now: the first unknown uid costs no more.
+        self.unknown_uid_rounds = max(settings.bcrypt_rounds, self.store.highest_password_cost() or 0)
+        passwords.check_unknown_uid("warm-up", self.unknown_uid_rounds)
         policy = OriginPolicy(settings.allowed_origins)
 
         # The order a request meets them, outermost first.
@@ -40,7 +46,7 @@ class App:
         app = TokenAuthMiddleware(app, self.store, settings)   # cookie -> JWT -> current user (token_required)
         app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
         app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
-        app = ErrorMiddleware(app)                             # HTTPError -> JSON body; anything else -> 500
+        app = ErrorMiddleware(app)                             # anything that escapes -> logged, JSON 500
         app = CORSMiddleware(app, policy)                      # preflight; CORS headers on every answer
         app = AccessLogMiddleware(app, settings.access_log, settings.log_format)  # one line per request
         if settings.trusted_proxies:

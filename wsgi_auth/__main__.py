@@ -1,8 +1,9 @@
-"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``.
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``, ``db copy``.
 
 Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
-command works on the service's database. Exit status 0 on success; otherwise a
-one-line message on stderr and a non-zero status.
+command works on the service's database (``--database`` names another). Every
+command first says on stdout which database it uses. Exit status 0 on success;
+otherwise a one-line message on stderr and a non-zero status.
 """
 
 import argparse
@@ -12,9 +13,9 @@ import sqlite3
 import sys
 
 from . import passwords, validation
-from .config import ConfigError, load_settings
+from .config import ConfigError, database_label, load_settings
 from .errors import HTTPError
-from .store import Store
+from .store import COPIED_TABLES, Store, StoreUnavailable
 
 
 class CommandError(Exception):
@@ -33,8 +34,12 @@ def read_password(prompt: str = "Password: ") -> str:
     if not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass(prompt)
-        if getpass.getpass("Repeat password: ") != password:
+        try:
+            password = getpass.getpass(prompt)
+            repeated = getpass.getpass("Repeat password: ")
+        except EOFError:  # Ctrl-D at the prompt
+            raise CommandError("no password given") from None
+        if repeated != password:
             raise CommandError("the two passwords differ")
     try:
         return validation.password({"password": password})
@@ -63,8 +68,8 @@ def cmd_add(store: Store, settings, args) -> str:
 
 def cmd_list(store: Store, settings, args) -> str:
     users, _ = store.list_users(10**9, 0)
-    if args.json:
-        return json.dumps(users, indent=2)
+    if args.json:  # the database too, so that the output stays one JSON document
+        return json.dumps({"database": database_label(settings.database), "users": users}, indent=2)
     lines = [f"{'uid':<39}  {'role':<5}  {'name'}"]
     lines += [f"{u['uid']:<39}  {u['role']:<5}  {u['name']}" for u in users]
     return "\n".join(lines)
@@ -92,42 +97,82 @@ def cmd_delete(store: Store, settings, args) -> str:
     return f"deleted {args.uid}; their tokens stop working at once"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{user}")
-    user = groups.add_parser("user", help="manage users", description="Manage users in the service's database.")
-    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,delete}")
+def cmd_db_copy(args) -> str:
+    """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
+    source, target = Store(args.source), Store(args.target)
+    try:
+        if target.has_users():
+            raise CommandError(f"{database_label(args.target)} already has users; copy only into an empty database")
+        tables = {table: source.dump(table) for table in COPIED_TABLES}
+        target.load(tables)
+    finally:
+        source.close()
+        target.close()
+    counts = ", ".join(f"{len(rows)} {table}" for table, rows in tables.items())
+    return f"copied {database_label(args.source)} to {database_label(args.target)}: {counts}"
 
-    add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)")
+
+def build_parser() -> argparse.ArgumentParser:
+    # --database before or after the command: "--database X user list" or "user list --database X".
+    database = Parser(add_help=False)
+    database.add_argument(
+        "--database", metavar="URL_OR_PATH", default=argparse.SUPPRESS,
+        help="the database to use (default: WSGI_AUTH_DATABASE, "
+        "else instance/wsgi_auth.sqlite3 in the working directory)",
+    )
+    parser = Parser(prog="python -m wsgi_auth", description="Manage wsgi_auth users.", parents=[database])
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{user,db}")
+    user = groups.add_parser(
+        "user", help="manage users", description="Manage users in the service's database.", parents=[database]
+    )
+    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,delete}")
+    add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)", parents=[database])
     add.add_argument("uid")
     add.add_argument("--name", required=True)
     add.add_argument("--email")
     add.add_argument("--role", default="User", help="User (default) or Admin")
     add.set_defaults(run=cmd_add)
 
-    list_ = commands.add_parser("list", help="list users")
+    list_ = commands.add_parser("list", help="list users", parents=[database])
     list_.add_argument("--json", action="store_true", help="print JSON")
     list_.set_defaults(run=cmd_list)
 
-    set_role = commands.add_parser("set-role", help="make a user an Admin or a User")
+    set_role = commands.add_parser("set-role", help="make a user an Admin or a User", parents=[database])
     set_role.add_argument("uid")
     set_role.add_argument("role", help="User or Admin")
     set_role.set_defaults(run=cmd_set_role)
 
-    set_password = commands.add_parser("set-password", help="set a user's password (revokes their tokens)")
+    set_password = commands.add_parser(
+        "set-password", help="set a user's password (revokes their tokens)", parents=[database]
+    )
     set_password.add_argument("uid")
     set_password.set_defaults(run=cmd_set_password)
 
-    delete = commands.add_parser("delete", help="delete a user")
+    delete = commands.add_parser("delete", help="delete a user", parents=[database])
     delete.add_argument("uid")
     delete.set_defaults(run=cmd_delete)
+
+    db = groups.add_parser("db", help="move the database", description="Copy between databases.")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="{copy}")
+    copy = db_commands.add_parser("copy", help="copy every account and all live state into an empty database",
+                                  description="SOURCE and TARGET: a sqlite file path or a postgresql:// URL.")
+    copy.add_argument("source")
+    copy.add_argument("target")
+    copy.set_defaults(run=cmd_db_copy, standalone=True)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    overrides = {"database": args.database} if "database" in args else {}
     try:
-        settings = load_settings(access_log=False)
+        if getattr(args, "standalone", False):  # names its own databases
+            print(f"databases: {database_label(args.source)} -> {database_label(args.target)}", flush=True)
+            print(args.run(args))
+            return 0
+        settings = load_settings(access_log=False, **overrides)
+        if not (args.run is cmd_list and args.json):
+            print(f"database: {database_label(settings.database)}", flush=True)
         store = Store(settings.database)
         print(args.run(store, settings, args))
     except (CommandError, ConfigError) as error:
@@ -136,9 +181,15 @@ def main(argv=None) -> int:
     except (sqlite3.Error, OSError) as error:  # e.g. a database path that cannot be created or read
         print(f"error: database: {error}", file=sys.stderr)
         return 1
+    except StoreUnavailable as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except EOFError:
+        print("error: end of input", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,12 +9,17 @@ import os
 import secrets
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Callable, TextIO
 
 ENV_PREFIX = "WSGI_AUTH_"
 MIN_KEY_BYTES = 32
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The pages: inside the package when it was installed from a wheel (setup.py ships public/ as wsgi_auth/public/),
+# else the checkout's top-level public/ (a source checkout, an editable install).
+INSTALLED_PUBLIC_DIR = Path(__file__).resolve().parent / "public"
+PUBLIC_DIR = INSTALLED_PUBLIC_DIR if INSTALLED_PUBLIC_DIR.is_dir() else PROJECT_DIR / "public"
 # The lesson's frontend (a Jekyll site on port 4100) and the static copy of public/ the browser
 # tests and the lesson's own config.js use on port 4887: local development origins only.
 DEFAULT_ALLOWED_ORIGINS = "http://localhost:4100,http://127.0.0.1:4100,http://localhost:4887,http://127.0.0.1:4887"
@@ -46,6 +51,23 @@ class Settings:
     def cookie_samesite(self) -> str:
         # SameSite=None is only accepted by browsers together with Secure.
         return "None" if self.cookie_secure else "Lax"
+
+
+def database_label(database: str) -> str:
+    """The database as an operator must see it: a sqlite file as its absolute path (a relative one is relative
+    to the working directory), a URL with its password (in the address or a ``password=`` parameter) as ``***``."""
+    if "://" not in database:
+        return database if database == ":memory:" else os.path.abspath(database)
+    url = urllib.parse.urlsplit(database)
+    netloc = url.netloc
+    if url.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    query = "&".join(
+        f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
+        for name, sep, value in (part.partition("=") for part in url.query.split("&") if part)
+    )
+    return urllib.parse.urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
 
 
 def _env(name: str, overrides: dict, default):
@@ -206,9 +228,10 @@ def load_settings(**overrides) -> Settings:
         access_log=_access_log(_env("access_log", overrides, True)),
         log_format=log_format,
         clock=clock,
-        public_dir=str(_env("public_dir", overrides, PROJECT_DIR / "public")),
+        public_dir=str(_env("public_dir", overrides, PUBLIC_DIR)),
         oauth=_oauth_settings(overrides),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
     return settings
+

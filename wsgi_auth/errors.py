@@ -1,15 +1,11 @@
-"""HTTP errors, and the one place that turns any of them into the contract's JSON body.
+"""HTTP errors: what a request that fails is answered, before it is a response.
 
-Handlers and middleware ``raise HTTPError(401, "Invalid user id or password")``;
-:class:`ErrorMiddleware` answers it. Anything else that escapes is logged with
-its traceback (server side only) and answered with a generic 500.
+A leaf module: it imports nothing from the package, so every other module may
+use it. Handlers ``raise HTTPError(401, "Invalid user id or password")``; the
+router and the layers turn it into the contract's JSON body with
+:meth:`wsgi_auth.http.Response.error`, and :class:`wsgi_auth.middleware.errors.ErrorMiddleware`
+answers anything that still escapes.
 """
-
-import logging
-
-from .http import Response
-
-log = logging.getLogger("wsgi_auth")
 
 REASONS = {
     400: "Bad request",
@@ -35,27 +31,6 @@ class HTTPError(Exception):
         self.message = message
         self.headers = headers or []
 
-    def response(self) -> Response:
-        body = {"message": self.message, "data": None, "error": REASONS.get(self.status, "Error")}
-        response = Response.json(body, self.status)
-        response.headers.extend(self.headers)
-        return response
-
-
-class ErrorMiddleware:
-    """Turns ``HTTPError`` into its JSON response and any other exception into a logged, generic 500.
-
-    The body of a 500 never holds the exception text: that goes to the server log only.
-    """
-
-    def __init__(self, app):
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        try:
-            return self.app(environ, start_response)
-        except HTTPError as error:
-            return error.response()(environ, start_response)
-        except Exception:
-            log.exception("unexpected error in %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            return HTTPError(500, "Something went wrong on the server").response()(environ, start_response)
+    def body(self) -> dict:
+        """The contract's error body: ``{"message", "data": null, "error"}``."""
+        return {"message": self.message, "data": None, "error": REASONS.get(self.status, "Error")}

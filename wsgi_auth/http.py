@@ -12,6 +12,16 @@ from urllib.parse import parse_qsl
 
 from werkzeug.http import parse_options_header
 
+from .errors import HTTPError
+
+# What the layers tell the handlers (and each other) about a request: the one list of environ keys.
+# Read them through the Request properties below.
+USER = "wsgi_auth.user"  # the signed-in user, or None (set by the authentication layer)
+CLAIMS = "wsgi_auth.claims"  # the decoded claims of the token that signed the request in
+TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
+LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
+REQUEST_ID = "wsgi_auth.request_id"  # this request's id, also sent as X-Request-ID
+
 STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 JSON_HEADERS = (
     ("Content-Type", "application/json"),
@@ -40,12 +50,30 @@ class Request:
     @property
     def user(self) -> dict | None:
         """The current user (the lesson's ``g.current_user``), set by the authentication middleware."""
-        return self.environ.get("wsgi_auth.user")
+        return self.environ.get(USER)
 
     @property
     def claims(self) -> dict | None:
         """The decoded claims of the token that signed this request in."""
-        return self.environ.get("wsgi_auth.claims")
+        return self.environ.get(CLAIMS)
+
+    @property
+    def token_state(self) -> str | None:
+        """``"missing"`` when the request carried no token cookie, else ``"invalid"``: read it when ``user`` is None."""
+        return self.environ.get(TOKEN_STATE)
+
+    @property
+    def log_uid(self) -> str | None:
+        """The uid the access log names for this request."""
+        return self.environ.get(LOG_UID)
+
+    @log_uid.setter
+    def log_uid(self, uid: str) -> None:
+        self.environ[LOG_UID] = uid
+
+    @property
+    def request_id(self) -> str | None:
+        return self.environ.get(REQUEST_ID)
 
     @property
     def remote_addr(self) -> str:
@@ -105,8 +133,6 @@ def read_json_object(environ: dict, max_body: int) -> dict:
     ``application/json``, 400 for bytes that are not UTF-8, JSON that does not parse
     (NaN and Infinity included), nests too deeply or is not an object.
     """
-    from .errors import HTTPError
-
     raw_length = environ.get("CONTENT_LENGTH") or ""
     if raw_length:
         if not raw_length.isdigit():
@@ -152,6 +178,13 @@ class Response:
     def json(cls, data, status: int = 200) -> "Response":
         body = _encode_json(data).encode("utf-8")
         return cls(body, status, list(JSON_HEADERS))
+
+    @classmethod
+    def error(cls, error: HTTPError) -> "Response":
+        """The contract's JSON error body for ``error``, with its extra headers."""
+        response = cls.json(error.body(), error.status)
+        response.headers.extend(error.headers)
+        return response
 
     @classmethod
     def no_content(cls) -> "Response":

@@ -33,12 +33,28 @@ def check_password(password: str, password_hash: str) -> bool:
         return False
 
 
+def cost(password_hash: str) -> int | None:
+    """The bcrypt cost a hash was made at (``$2b$12$...`` is 12), or None for a hash this module did not write."""
+    parts = password_hash.split("$")
+    if len(parts) != 4 or not parts[2].isdigit():
+        return None
+    return int(parts[2])
+
+
+def needs_rehash(password_hash: str, rounds: int) -> bool:
+    """A hash made at another cost than ``rounds`` is re-made at ``rounds`` on the next successful login."""
+    return cost(password_hash) != rounds
+
+
 @functools.lru_cache(maxsize=8)
 def _dummy_hash(rounds: int) -> str:
     return hash_password(secrets.token_urlsafe(16), rounds)
 
 
-def waste_check(password: str, rounds: int) -> bool:
-    """A check against a hash no password matches, so an unknown uid costs what a wrong password costs."""
+def check_unknown_uid(password: str, rounds: int) -> bool:
+    """Always False, after a check as costly as one against a hash of cost ``rounds``.
+
+    An unknown uid must take as long as a wrong password; the caller picks ``rounds``.
+    """
     check_password(password, _dummy_hash(rounds))
     return False

@@ -3,17 +3,20 @@
 The router finds the handler for method + path, checks the route's access
 (the lesson's ``token_required(roles)``: 401 when nobody is signed in, 403 for a
 non-Admin on an Admin route) and calls it. An unknown path is 404; a known path
-with another method is 405 with an ``Allow`` header.
+with another method is 405 with an ``Allow`` header. ``HEAD`` is answered wherever
+``GET`` is, by the ``GET`` handler (RFC 9110): same status and headers, no body.
+Every refusal, and every ``HTTPError`` a handler raises, is answered here.
 """
 
 import re
 
+from .access import Access
 from .errors import HTTPError
 from .handlers import auth, meta, users
 from .http import Request, Response
-from .middleware.authentication import INVALID_TOKEN, MISSING_TOKEN, TOKEN_STATE
+from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
-ANYONE, SIGNED_IN, ADMIN = "anyone", "signed in", "Admin"
+ANYONE, SIGNED_IN, ADMIN = Access.ANYONE, Access.SIGNED_IN, Access.ADMIN
 
 ROUTES = [
     ("POST",   "/api/authenticate",  auth.login,        ANYONE),
@@ -30,20 +33,25 @@ ROUTES = [
 ]  # fmt: skip
 
 
-
 def _compile(path: str) -> re.Pattern:
     """``/api/users/<uid>`` becomes a regex with a named group for the one path segment."""
     return re.compile(re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", path) + r"\Z")
 
 
 class Router:
-    def __init__(self, app, routes=ROUTES):
-        self.app = app
+    """The bottom of the stack: ``context`` is the :class:`wsgi_auth.App` whose settings, store and
+    throttle the handlers use (handlers are called ``handler(request, context)``)."""
+
+    def __init__(self, context, routes=ROUTES):
+        self.context = context
         self.exact: dict[str, dict] = {}  # path -> {method: (handler, access)}
         templates: dict[str, dict] = {}  # "/api/users/<uid>" -> {method: (handler, access)}
         for method, path, handler, access in routes:
             table = templates if "<" in path else self.exact
             table.setdefault(path, {})[method] = (handler, access)
+        for methods in (*self.exact.values(), *templates.values()):
+            if "GET" in methods:
+                methods.setdefault("HEAD", methods["GET"])
         self.patterns = [(_compile(path), methods) for path, methods in templates.items()]
 
     def match(self, path: str) -> tuple[dict, dict]:
@@ -57,19 +65,26 @@ class Router:
         raise HTTPError(404, f"No API endpoint at {path}" if len(path) < 100 and path.isprintable() else "No such API endpoint")
 
     def __call__(self, environ, start_response):
+        try:
+            response = self.respond(environ)
+        except HTTPError as error:
+            response = Response.error(error)
+        return response(environ, start_response)
+
+    def respond(self, environ) -> Response:
         methods, params = self.match(environ.get("PATH_INFO", ""))
         method = environ["REQUEST_METHOD"]
         if method not in methods:
             allow = ", ".join(sorted(methods) + ["OPTIONS"])
             if method == "OPTIONS":  # not a preflight (CORS answered those): just say what is allowed
-                return Response(b"", 204, [("Allow", allow)])(environ, start_response)
+                return Response(b"", 204, [("Allow", allow)])
             raise HTTPError(405, f"{method} is not allowed here; use {allow}", [("Allow", allow)])
         handler, access = methods[method]
         request = Request(environ, params)
-        if access is not ANYONE:
-            # token_required: a signed-in user (401 otherwise), and for Admin routes the role (403).
-            if request.user is None:
-                raise HTTPError(401, MISSING_TOKEN if environ.get(TOKEN_STATE) == "missing" else INVALID_TOKEN)
-            if access is ADMIN and request.user["role"] != "Admin":
-                raise HTTPError(403, "Admins only")
-        return handler(request, self.app)(environ, start_response)
+        # token_required: a signed-in user (401 otherwise), and for Admin routes the role (403).
+        refusal = access.refusal(request.user)
+        if refusal == 401:
+            raise HTTPError(401, MISSING_TOKEN if request.token_state == "missing" else INVALID_TOKEN)
+        if refusal == 403:
+            raise HTTPError(403, "Admins only")
+        return handler(request, self.context)

@@ -43,7 +43,8 @@ class Throttle:
 
     def attempt_login(self, uid_key: str | None, address: str) -> None:
         """429 when this uid or this address has failed too often lately (even the right password
-        waits); otherwise the attempt is counted as a failure until ``login_succeeded`` says otherwise.
+        waits); otherwise the attempt is counted as a failure until ``login_succeeded`` says otherwise,
+        so a failed attempt needs nothing more recorded (callers run ``housekeeping``).
         """
         now = self.clock()
         refused = self.store.reserve_login_attempt(
@@ -53,9 +54,6 @@ class Throttle:
             kind, oldest = refused
             where = "for this user id" if kind == "uid" else "from this address"
             _refuse(f"Too many failed logins {where}; try again in {{wait}} seconds", oldest, FAILURE_WINDOW, now)
-
-    def login_failed(self) -> None:
-        self.housekeeping()  # the failure itself was recorded by attempt_login
 
     def login_succeeded(self, uid_key: str) -> None:
         """A success resets the uid's count (the attempt's own row included)."""

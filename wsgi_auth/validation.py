@@ -2,6 +2,7 @@
 
 import re
 
+from .access import ROLES
 from .errors import HTTPError
 from .passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -9,7 +10,6 @@ from .passwords import MAX_LENGTH, MIN_LENGTH
 UID_PATTERN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}", re.ASCII)
 UID_RULE = "uid must be 1 to 39 ASCII letters or digits, with single hyphens only between them"
 EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+", re.ASCII)
-ROLES = ("User", "Admin")
 NAME_MAX = 100
 
 
@@ -67,7 +67,7 @@ def email(body: dict) -> str | None:
 def role(body: dict) -> str:
     value = body.get("role")
     if value not in ROLES:
-        raise HTTPError(400, "role must be User or Admin")
+        raise HTTPError(400, f"role must be {' or '.join(ROLES)}")
     return value
 
 

@@ -5,6 +5,9 @@
 // this origin. fetch() rejects with the same TypeError in both cases, on purpose.
 export const UNREACHABLE = 'Service unreachable (network or CORS error)';
 
+// The sessionStorage key the Log out button leaves for the login page.
+export const SIGNED_OUT = 'wsgi_auth.signed-out';
+
 export async function send(url, init) {
     try {
         const response = await fetch(url, init);

@@ -1,6 +1,7 @@
 // index.html: the lesson's login form (steps 1-14 of its sequence diagram).
 
 import { login, pythonURI } from '../config.js';
+import { SIGNED_OUT } from './api.js';
 
 const form = document.getElementById('login-form');
 const uid = document.getElementById('uid');
@@ -12,6 +13,12 @@ const suggested = new URLSearchParams(location.search).get('uid');
 if (suggested) {
     uid.value = suggested;
     password.focus();
+}
+
+// The Log out button comes here after a successful logout: say so, once (a reload says nothing).
+if (sessionStorage.getItem(SIGNED_OUT)) {
+    sessionStorage.removeItem(SIGNED_OUT);
+    document.getElementById('message').textContent = 'Signed out';
 }
 
 form.addEventListener('submit', async (event) => {

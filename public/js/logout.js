@@ -3,7 +3,7 @@
 // The service clears the cookie and revokes the token server-side, so a copied token dies too.
 
 import { pythonURI, requestOptions } from '../config.js';
-import { send, messageOf, leaveIfSignedOut } from './api.js';
+import { send, messageOf, leaveIfSignedOut, SIGNED_OUT } from './api.js';
 
 const button = document.getElementById('logout');
 const message = document.getElementById('message');
@@ -12,6 +12,7 @@ button.addEventListener('click', async () => {
     button.disabled = true;
     const result = await send(`${pythonURI}/api/authenticate`, requestOptions('DELETE'));
     if (result.ok) {
+        sessionStorage.setItem(SIGNED_OUT, '1');  // read once by the login page, which says "Signed out"
         location.replace('index.html');
         return;
     }

@@ -8,28 +8,25 @@ The service must listen on port 8587: ``public/config.js`` (the lesson's) maps a
 
 import http.client
 import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-PUBLIC_DIR = REPO_DIR / "public"
+TESTS_DIR = str(Path(__file__).resolve().parents[1])
+if TESTS_DIR not in sys.path:  # screenshots.py runs as a script
+    sys.path.insert(0, TESTS_DIR)
+
+from support import COOKIE_NAME, PASSWORD, PUBLIC_DIR, REPO_DIR, Server, port_is_free  # noqa: E402,F401
+
 LESSON_DIR = Path(__file__).resolve().parent / "lesson"  # the lesson's own page and config.js, at /lesson/
 
 API_PORT = 8587
 API_ORIGIN = f"http://localhost:{API_PORT}"
 STATIC_PORT = 4887
 STATIC_ORIGIN = f"http://localhost:{STATIC_PORT}"
-COOKIE_NAME = "jwt_python_flask"
-PASSWORD = "correct horse 1"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,85 +39,20 @@ def unique_uid(prefix):
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def port_is_free(port):
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-class Service:
-    """``python serve.py --port 8587`` on its own sqlite file, as an operator would run it."""
+def start_service(workdir, allowed_origins):
+    """``python serve.py --port 8587`` on its own sqlite file and a random 64-character key, as an operator
+    would run it; ``service.restart(allowed_origins=...)`` changes the allowed origins."""
+    return Server.serve_py(workdir, port=API_PORT, url_host="localhost", secret_key=secrets.token_hex(32),
+                           allowed_origins=allowed_origins).start()  # fmt: skip
 
-    def __init__(self, workdir, allowed_origins, port=API_PORT):
-        self.workdir = Path(workdir)
-        self.port = port
-        self.url = f"http://localhost:{port}"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")},
-            "WSGI_AUTH_DATABASE": str(self.workdir / "db.sqlite3"),
-            "WSGI_AUTH_SECRET_KEY": secrets.token_hex(32),  # 64 random characters
-            "WSGI_AUTH_BCRYPT_ROUNDS": "4",
-            "WSGI_AUTH_ALLOWED_ORIGINS": allowed_origins,
-        }
-        self.process = None
-        self.log_path = self.workdir / "serve.log"
 
-    def start(self, allowed_origins=None, timeout=15):
-        if allowed_origins is not None:
-            self.env["WSGI_AUTH_ALLOWED_ORIGINS"] = allowed_origins
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "serve.py", "--port", str(self.port)],
-            cwd=REPO_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve.py exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if ApiClient(self.port).request("GET", "/api/health")[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"serve.py did not answer /api/health within {timeout} s:\n{self.log()}")
-
-    def stop(self):
-        """Ctrl-C, as the contract says it stops cleanly; a kill if it does not."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def restart(self, allowed_origins=None):
-        self.stop()
-        return self.start(allowed_origins)
-
-    def log(self):
-        return self.log_path.read_text("utf-8", "replace")[-4000:] if self.log_path.exists() else ""
-
-    def cli(self, *args):
-        """``python -m wsgi_auth ...`` with this service's settings; returns the finished process."""
-        return subprocess.run([sys.executable, "-m", "wsgi_auth", *args], cwd=REPO_DIR, env=self.env,
-                               capture_output=True, text=True, timeout=30)
-
-    def make_admin(self, uid):
-        done = self.cli("user", "set-role", uid, "Admin")
-        assert done.returncode == 0, f"user set-role failed ({done.returncode}): {done.stderr}"
+def make_admin_by_cli(service, uid):
+    done = service.cli("user", "set-role", uid, "Admin")
+    assert done.returncode == 0, f"user set-role failed ({done.returncode}): {done.stderr}"
 
 
 class StaticSite:

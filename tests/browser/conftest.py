@@ -23,7 +23,7 @@ if HERE not in sys.path:
 
 from browser_support import (  # noqa: E402
     API_PORT, CHROMIUM, STATIC_ORIGIN, STATIC_PORT, VIEWPORT,
-    ApiClient, Service, StaticSite, launch_chromium, port_is_free,
+    ApiClient, StaticSite, launch_chromium, port_is_free, start_service,
 )
 
 # Read now: the request tests' autouse fixture clears WSGI_AUTH_* from the environment.
@@ -53,8 +53,7 @@ def service(tmp_path_factory):
     """The API and its pages on http://localhost:8587, with the static site's origin allowed."""
     if not port_is_free(API_PORT):
         unavailable(f"port {API_PORT} is busy; config.js sends localhost pages to it")
-    service = Service(tmp_path_factory.mktemp("service"), allowed_origins=STATIC_ORIGIN)
-    service.start()
+    service = start_service(tmp_path_factory.mktemp("service"), allowed_origins=STATIC_ORIGIN)
     yield service
     service.stop()
 

@@ -17,7 +17,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from browser_support import (  # noqa: E402
-    REPO_DIR, STATIC_ORIGIN, VIEWPORT, ApiClient, Service, launch_chromium, log_in,
+    REPO_DIR, STATIC_ORIGIN, VIEWPORT, ApiClient, launch_chromium, log_in, make_admin_by_cli, start_service,
 )
 
 PAGES = ("login", "signup", "dashboard", "admin")
@@ -31,7 +31,7 @@ def _ensure_users(service):
         status, body = api.request("POST", "/api/user", {"uid": uid, "name": name, "password": "correct horse 1",
                                                          "email": f"{uid}@example.com"})
         assert status in (201, 409), (status, body)
-    service.make_admin(ADMIN[0])
+    make_admin_by_cli(service, ADMIN[0])
 
 
 def take(browser, service, out_dir):
@@ -76,7 +76,7 @@ def main(argv):
 
     out_dir = Path(argv[1]) if len(argv) > 1 else REPO_DIR / "docs" / "screenshots"
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
-        service = Service(workdir, allowed_origins=STATIC_ORIGIN).start()
+        service = start_service(workdir, allowed_origins=STATIC_ORIGIN)
         browser = launch_chromium(playwright)
         try:
             for name, path in take(browser, service, out_dir).items():

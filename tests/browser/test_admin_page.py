@@ -4,7 +4,7 @@ User, the login page for nobody."""
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import ApiClient, is_call, log_in, unique_uid
+from browser_support import ApiClient, is_call, log_in, make_admin_by_cli, unique_uid
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ def admin_uid(service):
     """An Admin made the operator's way: signup through the API, then the CLI (once: it is slow)."""
     uid = unique_uid("admin")
     ApiClient(service.port).signup(uid, "Ada Admin")
-    service.make_admin(uid)
+    make_admin_by_cli(service, uid)
     return uid
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .ops_support import PASSWORD, X_ORIGIN, service_env, start
+from support import PASSWORD, X_ORIGIN, Server, service_env
 
 pytest.importorskip("gunicorn")
 pytestmark = pytest.mark.slow
@@ -88,8 +88,8 @@ def control_socket_options() -> tuple[str, ...]:
 def start_gunicorn(tmp_path, workers, *options, **settings):
     argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", "127.0.0.1:0",
             "--error-logfile", "-", *control_socket_options(), *options, "wsgi_auth:create_app()"]  # fmt: skip
-    return start(argv, service_env(tmp_path, **settings), tmp_path, "gunicorn",
-                 re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)"), log="stderr")  # fmt: skip
+    return Server(argv, workdir=tmp_path, env=service_env(tmp_path, **settings), name="gunicorn",
+                  listening=re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)"), log="stderr").start()
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,9 @@ def test_gunicorn_stops_cleanly_on_sigterm(tmp_path):
 
 
 def test_an_unexpected_error_under_gunicorn_is_logged_once_with_traceback(tmp_path):
-    service = start_gunicorn(tmp_path, 2)  # the app's own access log on stderr, gunicorn's off (its default)
+    # The app's own access log on stderr, gunicorn's off (its default). --preload: the app is built before
+    # the fork, so no worker is still booting (and reading the users table) when the table is dropped.
+    service = start_gunicorn(tmp_path, 2, "--preload")
     with sqlite3.connect(tmp_path / "wsgi_auth.sqlite3") as db:
         db.execute("DROP TABLE users")
     response = service.request("POST", "/api/authenticate", {"uid": "toby", "password": PASSWORD},

@@ -4,20 +4,22 @@ contract's error body when it cannot, and 200 again once it is back, without a r
 import shutil
 import sqlite3
 
-from .ops_support import PASSWORD, new_client
+from support import PASSWORD
+
+from .ops_support import ops_client
 
 ERROR_503 = {"message": "The database cannot be read", "data": None, "error": "Service unavailable"}
 
 
-def test_health_is_200_ok(ops_app):
-    response = new_client(ops_app()).get("/api/health")
+def test_health_is_200_ok(make_app):
+    response = ops_client(make_app()).get("/api/health")
     assert response.json == {"status": "ok"}
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_health_is_503_without_the_users_table(ops_app):
-    app = ops_app()
-    client = new_client(app)
+def test_health_is_503_without_the_users_table(make_app):
+    app = make_app()
+    client = ops_client(app)
     app.store.connect().execute("DROP TABLE users")
     response = client.get("/api/health", status=503)
     assert response.json == ERROR_503
@@ -25,8 +27,8 @@ def test_health_is_503_without_the_users_table(ops_app):
     assert "users" not in response.text and "sqlite" not in response.text.lower()
 
 
-def test_health_needs_no_cookie_and_takes_none(ops_app):
-    client = new_client(ops_app())
+def test_health_needs_no_cookie_and_takes_none(make_app):
+    client = ops_client(make_app())
     assert client.get("/api/health", headers={"Cookie": "jwt_python_flask=garbage"}).json == {"status": "ok"}
 
 

@@ -13,7 +13,9 @@ import sqlite3
 
 import pytest
 
-from .ops_support import PASSWORD, X_ORIGIN, new_client
+from support import PASSWORD, X_ORIGIN
+
+from .ops_support import ops_client
 
 TEXT_LINE = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<client>\S+) (?P<method>[A-Z]+) (?P<path>\S+) "
@@ -38,8 +40,8 @@ def parsed(log):
 # -- in process ----------------------------------------------------------------------------------------------
 
 
-def test_one_line_per_request_whatever_the_answer(ops_app, ops_log):
-    client = new_client(ops_app())
+def test_one_line_per_request_whatever_the_answer(make_app, access_log):
+    client = ops_client(make_app())
     client.get("/api/health?probe=1")
     client.get("/")
     client.get("/api/nope", status=404)
@@ -47,53 +49,53 @@ def test_one_line_per_request_whatever_the_answer(ops_app, ops_log):
     client.options("/api/id", headers={"Origin": "http://localhost:4100", "Access-Control-Request-Method": "GET"})
     client.post("/api/authenticate", "uid=a", status=403)  # CSRF
     client.post_json("/api/authenticate", {"uid": "nobody", "password": "wrong password"}, status=401)
-    records = parsed(ops_log)
+    records = parsed(access_log)
     expected = [("GET", "/api/health", "200"), ("GET", "/", "200"), ("GET", "/api/nope", "404"),
                 ("POST", "/api/id", "405"), ("OPTIONS", "/api/id", "204"), ("POST", "/api/authenticate", "403"),
                 ("POST", "/api/authenticate", "401")]  # fmt: skip
     assert [(r["method"], r["path"], r["status"]) for r in records] == expected
     assert {r["client"] for r in records} == {"192.0.2.10"}
     assert all(float(r["duration"]) >= 0 for r in records)
-    assert "probe" not in ops_log.getvalue()
+    assert "probe" not in access_log.getvalue()
 
 
-def test_the_uid_a_request_acted_for_is_logged_never_a_guess_for_a_missing_account(ops_app, ops_log):
-    client = new_client(ops_app())
+def test_the_uid_a_request_acted_for_is_logged_never_a_guess_for_a_missing_account(make_app, access_log):
+    client = ops_client(make_app())
     client.post_json("/api/user", {"uid": "Alice", "name": "Alice", "password": PASSWORD}, status=201)
     client.post_json("/api/authenticate", {"uid": "alice", "password": "not the password"}, status=401)
     client.post_json("/api/authenticate", {"uid": "hunter22secret", "password": PASSWORD}, status=401)
     client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}, status=200)
     client.get("/api/id", status=200)
-    new_client(ops_app()).get("/api/health", status=200)  # no cookie: anonymous
-    records = parsed(ops_log)
+    ops_client(make_app()).get("/api/health", status=200)  # no cookie: anonymous
+    records = parsed(access_log)
     # The stored spelling of the account, for signup, failed and good logins and signed-in requests;
     # "-" for a uid with no account (it may be a password typed into the wrong field) and for anonymous requests.
     assert [(r["path"], r["status"], r["uid"]) for r in records] == [
         ("/api/user", "201", "Alice"), ("/api/authenticate", "401", "Alice"), ("/api/authenticate", "401", "-"),
         ("/api/authenticate", "200", "Alice"), ("/api/id", "200", "Alice"), ("/api/health", "200", "-"),
     ]  # fmt: skip
-    assert "hunter22secret" not in ops_log.getvalue() and PASSWORD not in ops_log.getvalue()
+    assert "hunter22secret" not in access_log.getvalue() and PASSWORD not in access_log.getvalue()
 
 
-def test_request_id_is_echoed_and_logged(ops_app, ops_log):
-    client = new_client(ops_app())
+def test_request_id_is_echoed_and_logged(make_app, access_log):
+    client = ops_client(make_app())
     for path, status in (("/api/health", 200), ("/api/id", 401), ("/index.html", 200), ("/nope.txt", 404)):
         response = client.get(path, headers={"X-Request-ID": f"lb-{status}:1.a_b"}, status=status)
         assert response.headers["X-Request-ID"] == f"lb-{status}:1.a_b"
-    assert [r["request_id"] for r in parsed(ops_log)] == ["lb-200:1.a_b", "lb-401:1.a_b", "lb-200:1.a_b", "lb-404:1.a_b"]
+    assert [r["request_id"] for r in parsed(access_log)] == ["lb-200:1.a_b", "lb-401:1.a_b", "lb-200:1.a_b", "lb-404:1.a_b"]
 
 
 @pytest.mark.parametrize("sent", ["", "x" * 129, "two words", "a\tb", "<script>", "ünï", "id;drop"])
-def test_malformed_request_id_is_replaced_by_a_fresh_one(ops_app, ops_log, sent):
-    client = new_client(ops_app())
+def test_malformed_request_id_is_replaced_by_a_fresh_one(make_app, access_log, sent):
+    client = ops_client(make_app())
     response = client.get("/api/health", headers={"X-Request-ID": sent})
     replaced = response.headers["X-Request-ID"]
     assert replaced != sent and re.fullmatch(r"[A-Za-z0-9._:-]{1,128}", replaced)
-    assert parsed(ops_log)[0]["request_id"] == replaced
+    assert parsed(access_log)[0]["request_id"] == replaced
 
 
-def test_generated_request_ids_differ(ops_app, ops_log):
-    client = new_client(ops_app())
+def test_generated_request_ids_differ(make_app, access_log):
+    client = ops_client(make_app())
     ids = {client.get("/api/health").headers["X-Request-ID"] for _ in range(20)}
     assert len(ids) == 20
 
@@ -106,30 +108,30 @@ def test_generated_request_ids_differ(ops_app, ops_log):
         ("/api/eyJhbGciOiJIUzI1NiJ9.eyJfdWlkIjoiYSJ9.c2ln", "/api/[token]"),
     ],
 )
-def test_paths_are_logged_safely(ops_app, ops_log, raw_path, logged):
-    client = new_client(ops_app())
+def test_paths_are_logged_safely(make_app, access_log, raw_path, logged):
+    client = ops_client(make_app())
     client.get("/", extra_environ={"PATH_INFO": raw_path}, status=404)
-    assert len(lines(ops_log)) == 1
-    assert parsed(ops_log)[0]["path"] == logged
+    assert len(lines(access_log)) == 1
+    assert parsed(access_log)[0]["path"] == logged
 
 
-def test_no_secret_reaches_the_log(ops_app, ops_log):
-    client = new_client(ops_app())
+def test_no_secret_reaches_the_log(make_app, access_log):
+    client = ops_client(make_app())
     client.post_json("/api/user", {"uid": "toby", "name": "Toby", "password": PASSWORD})
     token = client.post_json("/api/authenticate", {"uid": "toby", "password": PASSWORD}).headers["Set-Cookie"]
     client.get("/api/data?token=" + token.split(";")[0])
-    text = ops_log.getvalue()
+    text = access_log.getvalue()
     assert PASSWORD not in text and "eyJ" not in text and "token=" not in text and "$2b$" not in text
 
 
-def test_unexpected_error_is_logged_once_with_traceback_and_answered_without_details(ops_app, ops_log, caplog):
-    app = ops_app()
+def test_unexpected_error_is_logged_once_with_traceback_and_answered_without_details(make_app, access_log, caplog):
+    app = make_app()
 
     def explode(*args):
         raise RuntimeError("secret internals: /srv/db password=hunter2")
 
     app.store.credentials = explode
-    client = new_client(app)
+    client = ops_client(app)
     with caplog.at_level(logging.ERROR, logger="wsgi_auth"):
         response = client.post_json("/api/authenticate", {"uid": "toby", "password": PASSWORD}, status=500)
     assert response.json == {"message": "Something went wrong on the server", "data": None,
@@ -139,7 +141,7 @@ def test_unexpected_error_is_logged_once_with_traceback_and_answered_without_det
     assert len(errors) == 1
     assert errors[0].exc_info and errors[0].exc_info[0] is RuntimeError
     assert "POST /api/authenticate" in errors[0].getMessage()
-    assert [r["status"] for r in parsed(ops_log)] == ["500"]
+    assert [r["status"] for r in parsed(access_log)] == ["500"]
 
 
 # -- serve.py, as an operator runs it -----------------------------------------------------------------------

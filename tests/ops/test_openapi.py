@@ -20,7 +20,7 @@ from wsgi_auth import errors, passwords, validation
 from wsgi_auth.handlers import meta, users
 from wsgi_auth.routing import ADMIN, ANYONE, ROUTES
 
-from .ops_support import REPO_DIR
+from support import REPO_DIR
 
 DOC = json.loads(meta.OPENAPI_PATH.read_text("utf-8"))
 STATE_CHANGING = {"post", "put", "patch", "delete"}
@@ -94,8 +94,8 @@ def test_document_is_shipped_with_the_package():
     assert not (REPO_DIR / "openapi.json").exists(), "one source: wsgi_auth/openapi.json"
 
 
-def test_served_document_is_the_package_file(ops_app):
-    app = ops_app()
+def test_served_document_is_the_package_file(make_app):
+    app = make_app()
     captured = {}
 
     def start_response(status, headers, exc_info=None):

@@ -13,14 +13,16 @@ import pytest
 
 from wsgi_auth import throttle
 
-from .ops_support import PASSWORD, X_ORIGIN, new_client, rows
+from support import PASSWORD, X_ORIGIN
+
+from .ops_support import ops_client, rows
 
 TTL = 600
 
 
 @pytest.fixture
-def app(ops_app):
-    return ops_app(token_ttl=TTL)
+def app(make_app):
+    return make_app(token_ttl=TTL)
 
 
 def signup(client, uid, **environ):
@@ -38,89 +40,89 @@ def logout(client):
     assert client.delete("/api/authenticate", headers=X_ORIGIN).status_int == 200
 
 
-def test_revoked_tokens_are_purged_once_expired(app, ops_clock):
-    client = new_client(app)
+def test_revoked_tokens_are_purged_once_expired(app, clock):
+    client = ops_client(app)
     signup(client, "toby")
     for _ in range(3):
         login(client, "toby")
         logout(client)
     assert rows(app, "revoked_tokens") == 3
 
-    ops_clock.advance(TTL / 2)  # not expired yet: a revoked token must stay revoked
+    clock.advance(TTL / 2)  # not expired yet: a revoked token must stay revoked
     login(client, "toby")
     logout(client)
     assert rows(app, "revoked_tokens") == 4
     login(client, "toby")  # a session that outlives the first three tokens
 
-    ops_clock.advance(TTL / 2 + 61 + throttle.PURGE_INTERVAL)  # the first three have expired
+    clock.advance(TTL / 2 + 61 + throttle.PURGE_INTERVAL)  # the first three have expired
     logout(client)  # no login since: the purge rides on the logout
     assert rows(app, "revoked_tokens") == 2
 
 
-def test_an_expired_revoked_token_stays_refused_after_its_row_is_gone(app, ops_clock):
-    client = new_client(app)
+def test_an_expired_revoked_token_stays_refused_after_its_row_is_gone(app, clock):
+    client = ops_client(app)
     signup(client, "toby")
     token = login(client, "toby").headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
     logout(client)
-    ops_clock.advance(TTL + 61 + throttle.PURGE_INTERVAL)
+    clock.advance(TTL + 61 + throttle.PURGE_INTERVAL)
     login(client, "toby")
     logout(client)
     assert rows(app, "revoked_tokens") == 1  # only the newest
-    other = new_client(app)
+    other = ops_client(app)
     response = other.get("/api/id", headers={"Cookie": f"jwt_python_flask={token}"}, status=401)
     assert response.json["message"] == "Invalid or expired authentication token"
 
 
-def test_failed_logins_are_purged_once_out_of_the_window(app, ops_clock):
-    client = new_client(app)
+def test_failed_logins_are_purged_once_out_of_the_window(app, clock):
+    client = ops_client(app)
     signup(client, "toby")
     for uid in ("alice", "bob", "carol", "toby"):
         login(client, uid, "wrong password", status=401)
     assert rows(app, "login_failures") == 4
 
-    ops_clock.advance(throttle.FAILURE_WINDOW - 60)  # still counted: must stay
+    clock.advance(throttle.FAILURE_WINDOW - 60)  # still counted: must stay
     login(client, "dave", "wrong password", status=401)
     assert rows(app, "login_failures") == 5
 
-    ops_clock.advance(61 + throttle.PURGE_INTERVAL)  # the first four left the window
+    clock.advance(61 + throttle.PURGE_INTERVAL)  # the first four left the window
     login(client, "erin", "wrong password", status=401)  # no successful login needed
     assert rows(app, "login_failures") == 2
 
 
-def test_failures_from_many_addresses_stay_bounded_without_any_successful_login(app, ops_clock):
+def test_failures_from_many_addresses_stay_bounded_without_any_successful_login(app, clock):
     """An attacker who never gets in, from ever new addresses, for hours: the table holds 15 minutes of it."""
-    client = new_client(app)
+    client = ops_client(app)
     per_minute = 3
     for minute in range(60):
         for n in range(per_minute):
             login(client, f"user{minute}x{n}", "wrong password", status=401, REMOTE_ADDR=f"198.51.100.{minute}")
-        ops_clock.advance(60)
+        clock.advance(60)
     window_minutes = throttle.FAILURE_WINDOW // 60
     assert rows(app, "login_failures") <= per_minute * (window_minutes + 2)
 
 
-def test_signups_are_purged_once_out_of_the_window(app, ops_clock):
-    client = new_client(app)
+def test_signups_are_purged_once_out_of_the_window(app, clock):
+    client = ops_client(app)
     for n in range(5):
         signup(client, f"user{n}")
     assert rows(app, "signups") == 5
-    ops_clock.advance(throttle.SIGNUP_WINDOW + 1)
+    clock.advance(throttle.SIGNUP_WINDOW + 1)
     signup(client, "late")
     assert rows(app, "signups") == 1
     assert rows(app, "users") == 6  # accounts are never purged
 
 
-def test_purge_runs_at_most_once_a_minute_per_process(app, ops_clock, monkeypatch):
+def test_purge_runs_at_most_once_a_minute_per_process(app, clock, monkeypatch):
     calls = []
     purge = app.store.purge
     monkeypatch.setattr(app.store, "purge", lambda *args: calls.append(args) or purge(*args))
-    client = new_client(app)
+    client = ops_client(app)
     signup(client, "toby")
     for n in range(10):
         login(client, "toby")
         logout(client)
         login(client, f"nobody{n}", "wrong password", status=401)
     assert len(calls) == 1
-    ops_clock.advance(throttle.PURGE_INTERVAL)
+    clock.advance(throttle.PURGE_INTERVAL)
     login(client, "toby")
     assert len(calls) == 2

@@ -23,7 +23,9 @@ import pytest
 
 from wsgi_auth.handlers.meta import OPENAPI_PATH
 
-from .ops_support import REPO_DIR, add_user, service_env
+from support import REPO_DIR, service_env
+
+from .ops_support import add_user
 
 pytest.importorskip("schemathesis")
 pytestmark = pytest.mark.slow

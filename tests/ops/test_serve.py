@@ -1,13 +1,17 @@
 """``python serve.py`` as a supervisor runs it: it says where it listens, stops cleanly on SIGTERM (systemd,
 docker) and on Ctrl-C (SIGINT), and a bad setting stops it at start with one clear line and a non-zero exit."""
 
+import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
-from .ops_support import PASSWORD, REPO_DIR, service_env
+from support import PASSWORD, REPO_DIR, X_ORIGIN, service_env
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -21,8 +25,9 @@ def test_serve_stops_cleanly(serve, sig):
 
 def test_serve_says_where_it_listens(serve):
     service = serve("--threads", "2")
-    first = service.stdout().splitlines()[0]
-    assert first == f"Serving on http://127.0.0.1:{service.port} (pid {service.process.pid}); Ctrl-C stops"
+    lines = service.stdout().splitlines()
+    assert lines[0].startswith("Database: ") and lines[1].startswith("Workers: ")
+    assert lines[2] == f"Serving on http://127.0.0.1:{service.port} (pid {service.process.pid}); Ctrl-C stops"
 
 
 @pytest.mark.parametrize(
@@ -41,3 +46,104 @@ def test_a_bad_setting_stops_serve_at_start_with_one_line(tmp_path, settings, sa
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and says in lines[0], result.stderr
     assert "Serving on" not in result.stdout
+
+
+def children(pid: int) -> set[int]:
+    """Every process below ``pid`` (its workers and theirs), from /proc."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = {int(k) for k in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            todo.extend(kids - found)
+            found |= kids
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_default_to_the_number_of_cores_and_say_the_database(serve, tmp_path):
+    service = serve()
+    lines = service.stdout().splitlines()
+    assert f"Database: {tmp_path / 'wsgi_auth.sqlite3'}" in lines
+    assert f"Workers: {os.cpu_count()} (granian)" in lines
+    assert len(children(service.process.pid)) >= os.cpu_count()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_every_worker_and_leaves_no_process(serve, sig):
+    service = serve("--workers", "3")
+    workers = children(service.process.pid)
+    assert len(workers) >= 3
+    assert service.stop(sig) == 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]
+    assert service.stdout().splitlines()[-1] == "Stopped"
+    assert "Traceback" not in service.stderr()
+
+
+def test_a_port_in_use_is_one_line_and_a_non_zero_exit(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, str(REPO_DIR / "serve.py"), "--port", str(port)], capture_output=True,
+                                text=True, env=service_env(tmp_path), cwd=tmp_path, timeout=60)  # fmt: skip
+    assert result.returncode != 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], result.stderr
+    assert "Serving on" not in result.stdout
+
+
+def test_every_worker_writes_one_access_log_line_per_request(serve):
+    service = serve("--workers", "2")
+    for _ in range(60):
+        assert service.request("GET", "/api/id").status == 401
+    service.stop()
+    lines = [line for line in service.stderr().splitlines() if " GET /api/id 401 " in line]
+    assert len(lines) == 60
+    # The request id is the worker's own prefix and a counter: two prefixes, two workers served.
+    assert len({line.split()[-2].split("-")[0] for line in lines}) == 2, lines[:5]
+
+
+def test_a_body_over_the_limit_gets_413_through_the_server(serve):
+    service = serve(max_body="2048")
+    answer = service.request("POST", "/api/user", b"x" * 100_000, {"Content-Type": "application/json", **X_ORIGIN})
+    assert answer.status == 413
+    assert answer.json()["error"] == "Payload too large"
+
+
+def test_idle_keep_alive_and_slow_header_connections_are_closed(serve):
+    service = serve("--header-timeout", "1")
+    idle = socket.create_connection((service.host, service.port), timeout=10)
+    slow = socket.create_connection((service.host, service.port), timeout=10)
+    with idle, slow:
+        idle.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+        slow.sendall(b"GET /api/health HTTP/1.1\r\nHo")  # and then nothing
+        started = time.monotonic()
+        assert idle.recv(4096) == b""  # closed by the server, not by our 10 s timeout
+        assert slow.recv(4096) == b""
+        assert time.monotonic() - started < 5
+
+
+def test_workers_stop_when_serve_py_is_killed(serve):
+    service = serve("--workers", "2")
+    workers = children(service.process.pid)
+    service.process.kill()  # SIGKILL: serve.py cannot stop them itself
+    service.process.wait(10)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]

@@ -8,12 +8,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .sec_support import PASSWORD, Server
+from support import PASSWORD, Server
 
 
 def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
     database = tmp_path / "crash.sqlite3"
-    server = Server(tmp_path, database, threads=8).start()
+    server = Server.serve_py(tmp_path, "--threads", "8", database=database, access_log=0).start()
     acknowledged, answered, lock = [], [], threading.Lock()
     killed = threading.Event()
     numbers = iter(range(90))  # under the 100 signups an hour per address
@@ -58,7 +58,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
     missing = set(acknowledged) - stored
     assert not missing, f"acknowledged with 201 but lost: {sorted(missing)}"
 
-    with Server(tmp_path, database) as restarted:
+    with Server.serve_py(tmp_path, "--threads", "8", name="restarted", database=database, access_log=0) as restarted:
         status, _, body = restarted.request("GET", "/api/health")
         assert status == 200, body
         credentials = {"uid": acknowledged[-1], "password": PASSWORD}
@@ -69,10 +69,10 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
         assert status == 409, body
 
 
-def test_every_connection_syncs_fully_in_wal_mode(sec_app):
+def test_every_connection_syncs_fully_in_wal_mode(app):
     """A SIGKILL cannot lose what the OS already holds; a power cut can. That needs synchronous=FULL,
     which the kill test above cannot observe, so it is pinned here."""
-    connection = sec_app.store.connect()
+    connection = app.store.connect()
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert connection.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000

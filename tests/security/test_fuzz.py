@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .sec_support import (
+from support import (
     ALLOWED_ORIGINS,
     COOKIE_NAME,
     OWN_ORIGIN,
@@ -20,7 +20,7 @@ from .sec_support import (
     assert_error,
     assert_no_leaks,
     forge,
-    login,
+    token_for,
     new_client,
     signup,
     unverified_claims,
@@ -72,11 +72,11 @@ def header_sets(tokens):
 
 
 @pytest.fixture
-def fuzz_target(sec_app):
-    client = new_client(sec_app)
+def fuzz_target(app):
+    client = new_client(app)
     signup(client, "alice")
-    token = login(client, "alice")
-    admin_token = (signup(client, "root"), sec_app.store.set_role("root", "Admin"), login(client, "root"))[2]
+    token = token_for(client, "alice")
+    admin_token = (signup(client, "root"), app.store.set_role("root", "Admin"), token_for(client, "root"))[2]
     forged = forge({**unverified_claims(token), "_uid": "root"}, "not-our-key-" * 4)
     return client, [token, admin_token, forged, "garbage", token + "x", ""]
 

@@ -6,16 +6,16 @@ import re
 
 import pytest
 
-from .sec_support import (
+from support import (
     PASSWORD,
     REPO_DIR,
     X_ORIGIN,
     cookie,
-    login,
+    token_for,
     new_client,
     set_cookies,
     signup,
-    token_from,
+    token_of,
     unverified_claims,
 )
 
@@ -35,8 +35,8 @@ def csp_directives(response) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("path", HTML_PAGES)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_every_html_page_has_the_browser_defences(sec_client, path, method):
-    response = sec_client.request(path, method=method)
+def test_every_html_page_has_the_browser_defences(client, path, method):
+    response = client.request(path, method=method)
     assert response.status_int == 200
     assert response.headers["Content-Type"].startswith("text/html")
     directives = csp_directives(response)
@@ -60,34 +60,34 @@ def test_pages_have_no_inline_script(path):
 
 
 @pytest.mark.parametrize("path", ["/config.js", "/style.css", "/favicon.svg"])
-def test_static_files_are_not_sniffed(sec_client, path):
+def test_static_files_are_not_sniffed(client, path):
     if not (PUBLIC / path.lstrip("/")).exists():
         pytest.skip(f"{path} is not in public/")
-    response = sec_client.get(path)
+    response = client.get(path)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_every_api_answer_with_user_data_is_no_store(sec_app, sec_client):
-    created = sec_client.post_json("/api/user", {"uid": "alice", "name": "Alice", "password": PASSWORD})
-    signup(sec_client, "root")
-    sec_app.store.set_role("root", "Admin")
-    sec_client.reset()
-    logged_in = sec_client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
-    alice = cookie(token_from(logged_in))
-    sec_client.reset()
-    root = cookie(login(sec_client, "root"))
+def test_every_api_answer_with_user_data_is_no_store(app, client):
+    created = client.post_json("/api/user", {"uid": "alice", "name": "Alice", "password": PASSWORD})
+    signup(client, "root")
+    app.store.set_role("root", "Admin")
+    client.reset()
+    logged_in = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
+    alice = cookie(token_of(logged_in))
+    client.reset()
+    root = cookie(token_for(client, "root"))
     answers = [
         created, logged_in,
-        sec_client.get("/api/id", headers=alice),
-        sec_client.get("/api/data", headers=alice),
-        sec_client.put_json("/api/user", {"name": "Alice B"}, headers=alice),
-        sec_client.get("/api/users", headers=root),
-        sec_client.put_json("/api/users/alice", {"name": "Alice C"}, headers=root),
-        sec_client.put_json("/api/user", {"password": "another pw 1", "current_password": PASSWORD}, headers=alice),
-        sec_client.get("/api/id", headers=alice, expect_errors=True),
-        sec_client.delete("/api/users/alice", headers={**root, **X_ORIGIN}),
-        sec_client.delete("/api/authenticate", headers={**root, **X_ORIGIN}),
+        client.get("/api/id", headers=alice),
+        client.get("/api/data", headers=alice),
+        client.put_json("/api/user", {"name": "Alice B"}, headers=alice),
+        client.get("/api/users", headers=root),
+        client.put_json("/api/users/alice", {"name": "Alice C"}, headers=root),
+        client.put_json("/api/user", {"password": "another pw 1", "current_password": PASSWORD}, headers=alice),
+        client.get("/api/id", headers=alice, expect_errors=True),
+        client.delete("/api/users/alice", headers={**root, **X_ORIGIN}),
+        client.delete("/api/authenticate", headers={**root, **X_ORIGIN}),
     ]  # fmt: skip
     for response in answers:
         assert response.headers["Cache-Control"] == "no-store", response
@@ -96,36 +96,36 @@ def test_every_api_answer_with_user_data_is_no_store(sec_app, sec_client):
             assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_session_cookie_has_every_attribute(sec_client, sec_clock):
-    signup(sec_client, "alice")
-    response = sec_client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
-    (value,) = set_cookies(response)
+def test_the_session_cookie_has_every_attribute(client, clock):
+    signup(client, "alice")
+    response = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
+    (value,) = set_cookies(response, None)
     name_value, *attributes = [part.strip() for part in value.split(";")]
     attributes = {a.split("=")[0].lower(): (a.split("=", 1)[1] if "=" in a else True) for a in attributes}
-    claims = unverified_claims(token_from(response))
+    claims = unverified_claims(token_of(response))
     assert attributes["httponly"] is True
     assert attributes["secure"] is True
     assert attributes["samesite"] == "None"
     assert attributes["path"] == "/"
     assert "domain" not in attributes
     assert int(attributes["max-age"]) == claims["exp"] - claims["iat"] == 3600
-    assert token_from(response) not in response.text  # only in Set-Cookie, never in the body
+    assert token_of(response) not in response.text  # only in Set-Cookie, never in the body
 
 
-def test_logout_clears_the_cookie_with_the_same_attributes(sec_client):
-    signup(sec_client, "alice")
-    token = login(sec_client, "alice")
-    response = sec_client.delete("/api/authenticate", headers={**cookie(token), **X_ORIGIN})
-    (value,) = set_cookies(response)
+def test_logout_clears_the_cookie_with_the_same_attributes(client):
+    signup(client, "alice")
+    token = token_for(client, "alice")
+    response = client.delete("/api/authenticate", headers={**cookie(token), **X_ORIGIN})
+    (value,) = set_cookies(response, None)
     assert value.startswith("jwt_python_flask=;")
     for attribute in ("Max-Age=0", "Path=/", "HttpOnly", "Secure", "SameSite=None"):
         assert attribute in value
 
 
-def test_without_secure_the_cookie_falls_back_to_samesite_lax(sec_make_app):
-    client = new_client(sec_make_app(cookie_secure=False))
+def test_without_secure_the_cookie_falls_back_to_samesite_lax(make_app):
+    client = new_client(make_app(cookie_secure=False))
     signup(client, "alice")
-    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}))
+    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}), None)
     assert "SameSite=Lax" in value and "Secure" not in value and "HttpOnly" in value
 
 
@@ -140,20 +140,20 @@ def test_password_inputs_are_masked():
     assert found >= 2  # at least the login and signup forms
 
 
-def test_the_cookie_fits_in_4096_bytes_even_for_the_longest_uid(sec_client):
+def test_the_cookie_fits_in_4096_bytes_even_for_the_longest_uid(client):
     """ASVS 3.3.5: a browser drops a larger cookie, and the user could never sign in."""
     uid = "a" * 39
-    signup(sec_client, uid, name="n" * 100)
-    (value,) = set_cookies(sec_client.post_json("/api/authenticate", {"uid": uid, "password": PASSWORD}))
+    signup(client, uid, name="n" * 100)
+    (value,) = set_cookies(client.post_json("/api/authenticate", {"uid": uid, "password": PASSWORD}), None)
     assert len(value.split(";")[0].encode()) < 4096
 
 
-def test_a_host_prefixed_cookie_name_works_end_to_end(sec_make_app):
+def test_a_host_prefixed_cookie_name_works_end_to_end(make_app):
     """ASVS 3.3.3: operators can choose ``__Host-``; the cookie then meets its rules (Secure, Path=/, no Domain)."""
-    client = new_client(sec_make_app(cookie_name="__Host-jwt"))
+    client = new_client(make_app(cookie_name="__Host-jwt"))
     signup(client, "alice")
     response = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
-    (value,) = set_cookies(response)
+    (value,) = set_cookies(response, None)
     assert value.startswith("__Host-jwt=") and "; Secure" in value and "; Path=/" in value and "Domain" not in value
     token = value.split(";")[0].split("=", 1)[1]
     assert client.get("/api/id", headers={"Cookie": f"__Host-jwt={token}"}).json["uid"] == "alice"

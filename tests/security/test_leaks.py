@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from wsgi_auth.routing import ROUTES, Router
+from wsgi_auth.routing import ANYONE, ROUTES, Router
 
-from .sec_support import (
+from support import (
     ALLOWED_ORIGINS,
     PASSWORD,
     SECRET_KEY,
@@ -20,7 +20,7 @@ from .sec_support import (
     assert_error,
     assert_no_leaks,
     cookie,
-    login,
+    token_for,
     new_client,
     signup,
 )
@@ -48,7 +48,7 @@ def exercise(client, app):
     login_response = keep(client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}))
     alice = login_response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
     client.reset()
-    root = login(client, "root")
+    root = token_for(client, "root")
     a, r = cookie(alice), cookie(root)
     for method, path, body, headers in [
         ("GET", "/api/id", None, a), ("GET", "/api/data", None, a), ("GET", "/api/users", None, r),
@@ -84,11 +84,11 @@ def exercise(client, app):
     return responses, alice, root
 
 
-def test_no_response_body_ever_holds_a_trace_a_hash_or_a_token(sec_app, sec_client):
-    responses, alice, root = exercise(sec_client, sec_app)
+def test_no_response_body_ever_holds_a_trace_a_hash_or_a_token(app, client):
+    responses, alice, root = exercise(client, app)
     statuses = {r.status_int for r in responses}
     assert {200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 429} <= statuses, statuses
-    secrets = [PASSWORD, alice, root, alice.split(".")[2], root.split(".")[2], SECRET_KEY, *password_hashes(sec_app)]
+    secrets = [PASSWORD, alice, root, alice.split(".")[2], root.split(".")[2], SECRET_KEY, *password_hashes(app)]
     for response in responses:
         assert response.status_int < 500, response
         assert_no_leaks(response.text, *secrets)
@@ -102,17 +102,17 @@ def test_no_response_body_ever_holds_a_trace_a_hash_or_a_token(sec_app, sec_clie
                     assert not {"password", "password_hash", "token_version", "hash"} & set(user), user
 
 
-def test_the_access_log_never_holds_a_password_a_token_or_a_cookie(sec_app, sec_client, sec_log):
-    responses, alice, root = exercise(sec_client, sec_app)
+def test_the_access_log_never_holds_a_password_a_token_or_a_cookie(app, client, access_log):
+    responses, alice, root = exercise(client, app)
     extra = [
-        sec_client.get(f"/api/id?token={alice}&password={quote(PASSWORD)}", expect_errors=True),
-        sec_client.get(f"/api/users/{alice}", headers=cookie(root), expect_errors=True),
-        sec_client.get(f"/{alice}", expect_errors=True),
-        sec_client.get(f"/api/x/{alice.split('.')[1]}.{alice.split('.')[2]}", expect_errors=True),
-        sec_client.get("/api/id", headers={"Authorization": f"Bearer {alice}"}, expect_errors=True),
-        sec_client.get("/api/id", headers={"X-Request-ID": alice}, expect_errors=True),
+        client.get(f"/api/id?token={alice}&password={quote(PASSWORD)}", expect_errors=True),
+        client.get(f"/api/users/{alice}", headers=cookie(root), expect_errors=True),
+        client.get(f"/{alice}", expect_errors=True),
+        client.get(f"/api/x/{alice.split('.')[1]}.{alice.split('.')[2]}", expect_errors=True),
+        client.get("/api/id", headers={"Authorization": f"Bearer {alice}"}, expect_errors=True),
+        client.get("/api/id", headers={"X-Request-ID": alice}, expect_errors=True),
     ]
-    log = sec_log.getvalue()
+    log = access_log.getvalue()
     lines = log.splitlines()
     assert len(lines) == len(responses) + len(extra) + 1  # + root's login through the helper
     pieces = [alice.split(".")[1], alice.split(".")[2], root.split(".")[2]]
@@ -123,16 +123,16 @@ def test_the_access_log_never_holds_a_password_a_token_or_a_cookie(sec_app, sec_
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
-def test_control_characters_in_the_path_cannot_forge_log_lines(sec_make_app, sec_log, log_format):
-    client = new_client(sec_make_app(log_format=log_format))
+def test_control_characters_in_the_path_cannot_forge_log_lines(make_app, access_log, log_format):
+    client = new_client(make_app(log_format=log_format))
     client.get("/api/x%0a2025-01-01T00:00:00Z 127.0.0.1 POST /api/authenticate 200", expect_errors=True)
     client.get("/api/x%0d%0aforged", expect_errors=True)
     client.get("/x%1b[31mred", expect_errors=True)
-    lines = sec_log.getvalue().splitlines()
+    lines = access_log.getvalue().splitlines()
     assert len(lines) == 3, lines
     if log_format == "json":
         assert [json.loads(line)["status"] for line in lines] == [404, 404, 404]
-    assert "\x1b" not in sec_log.getvalue()
+    assert "\x1b" not in access_log.getvalue()
 
 
 # -- forced 500 ---------------------------------------------------------------------------------------------
@@ -152,9 +152,9 @@ def failing(request, app):
 
 
 @pytest.fixture
-def boom_client(sec_app):
-    return new_client(with_routes(sec_app, [("GET", "/api/boom", failing, "anyone"),
-                                            ("POST", "/api/boom", failing, "anyone")]))  # fmt: skip
+def boom_client(app):
+    return new_client(with_routes(app, [("GET", "/api/boom", failing, ANYONE),
+                                            ("POST", "/api/boom", failing, ANYONE)]))  # fmt: skip
 
 
 def assert_generic_500(response):
@@ -165,7 +165,7 @@ def assert_generic_500(response):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_forced_500_is_generic_with_cors_and_the_trace_only_in_the_server_log(boom_client, sec_log, caplog):
+def test_a_forced_500_is_generic_with_cors_and_the_trace_only_in_the_server_log(boom_client, access_log, caplog):
     origin = ALLOWED_ORIGINS[0]
     with caplog.at_level(logging.ERROR):
         response = boom_client.get("/api/boom", headers={"Origin": origin}, expect_errors=True)
@@ -176,7 +176,7 @@ def test_a_forced_500_is_generic_with_cors_and_the_trace_only_in_the_server_log(
     records = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
     assert records, caplog.records
     assert SECRET_TEXT in caplog.text and "Traceback" in caplog.text
-    assert " 500 " in sec_log.getvalue() and SECRET_TEXT not in sec_log.getvalue()
+    assert " 500 " in access_log.getvalue() and SECRET_TEXT not in access_log.getvalue()
 
 
 def test_a_forced_500_for_a_foreign_origin_has_no_cors_headers(boom_client):
@@ -187,19 +187,19 @@ def test_a_forced_500_for_a_foreign_origin_has_no_cors_headers(boom_client):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_a_database_failure_mid_request_is_a_generic_500(sec_app, sec_client, monkeypatch, caplog):
-    signup(sec_client, "alice")
-    token = login(sec_client, "alice")
+def test_a_database_failure_mid_request_is_a_generic_500(app, client, monkeypatch, caplog):
+    signup(client, "alice")
+    token = token_for(client, "alice")
 
     def locked(*args, **kwargs):
         raise sqlite3.OperationalError("database is locked " + SECRET_TEXT)
 
-    monkeypatch.setattr(sec_app.store, "user_for_token", locked)
-    monkeypatch.setattr(sec_app.store, "credentials", locked)
+    monkeypatch.setattr(app.store, "user_for_token", locked)
+    monkeypatch.setattr(app.store, "credentials", locked)
     with caplog.at_level(logging.ERROR):
         for response in (
-            sec_client.get("/api/id", headers={**cookie(token), "Origin": ALLOWED_ORIGINS[1]}, expect_errors=True),
-            sec_client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD},
+            client.get("/api/id", headers={**cookie(token), "Origin": ALLOWED_ORIGINS[1]}, expect_errors=True),
+            client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD},
                                  headers={"Origin": ALLOWED_ORIGINS[1]}, expect_errors=True),  # fmt: skip
         ):
             assert_generic_500(response)
@@ -208,11 +208,11 @@ def test_a_database_failure_mid_request_is_a_generic_500(sec_app, sec_client, mo
     assert "database is locked" in caplog.text
 
 
-def test_health_says_503_not_why(sec_app, sec_client, monkeypatch):
+def test_health_says_503_not_why(app, client, monkeypatch):
     def broken():
         raise sqlite3.DatabaseError("file is not a database " + SECRET_TEXT)
 
-    monkeypatch.setattr(sec_app.store, "check", broken)
-    response = sec_client.get("/api/health", expect_errors=True)
+    monkeypatch.setattr(app.store, "check", broken)
+    response = client.get("/api/health", expect_errors=True)
     assert_error(response, 503)
     assert_no_leaks(response.text, SECRET_TEXT, "not a database")

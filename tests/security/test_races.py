@@ -1,4 +1,4 @@
-"""Races: many requests at once, on one app through threads and on a real waitress server.
+"""Races: many requests at once, on one app through threads and on a real serve.py server.
 
 The database decides who wins (one account per uid), and sqlite's locking never surfaces as
 a 500 or a "database is locked" answer.
@@ -10,7 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .sec_support import PASSWORD, X_ORIGIN, Server, assert_error, new_client, signup
+from wsgi_auth.hash_gate import HashGate
+
+from support import PASSWORD, X_ORIGIN, Server, assert_error, new_client, signup
 
 
 def run_together(count, function):
@@ -25,9 +27,9 @@ def run_together(count, function):
         return list(pool.map(start, range(count)))
 
 
-def test_twenty_concurrent_signups_of_one_uid_make_one_account(sec_app):
+def test_twenty_concurrent_signups_of_one_uid_make_one_account(app):
     def signup_once(i):
-        client = new_client(sec_app, REMOTE_ADDR=f"203.0.113.{i}")
+        client = new_client(app, REMOTE_ADDR=f"203.0.113.{i}")
         uid = ("racer", "Racer", "RACER", "rAcEr")[i % 4]  # one account, ignoring case
         body = {"uid": uid, "name": f"Racer {i}", "password": f"{PASSWORD} {i}"}
         response = client.post_json("/api/user", body, expect_errors=True)
@@ -39,35 +41,35 @@ def test_twenty_concurrent_signups_of_one_uid_make_one_account(sec_app):
     for status, response in results:
         if status == 409:
             assert_error(response, 409)
-    rows = sec_app.store.connect().execute("SELECT uid FROM users WHERE uid = 'racer'").fetchall()
+    rows = app.store.connect().execute("SELECT uid FROM users WHERE uid = 'racer'").fetchall()
     assert len(rows) == 1
     # and the winner's password is the one that works
     winner = next(r for s, r in results if s == 201).json["name"].split()[-1]
-    client = new_client(sec_app)
+    client = new_client(app)
     ok = client.post_json("/api/authenticate", {"uid": "racer", "password": f"{PASSWORD} {winner}"})
     assert ok.status_int == 200
 
 
-def test_concurrent_logouts_and_requests_with_one_token_never_500(sec_app):
-    client = new_client(sec_app)
+def test_concurrent_logouts_and_requests_with_one_token_never_500(app):
+    client = new_client(app)
     signup(client, "alice")
     token = client.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD})
     cookie = {"Cookie": f"jwt_python_flask={token.headers['Set-Cookie'].split(';')[0].split('=', 1)[1]}"}
 
     def use(i):
-        c = new_client(sec_app)
+        c = new_client(app)
         if i % 2:
             return c.delete("/api/authenticate", headers={**cookie, **X_ORIGIN}, expect_errors=True).status_int
         return c.get("/api/id", headers=cookie, expect_errors=True).status_int
 
     statuses = run_together(20, use)
     assert set(statuses) <= {200, 401}, statuses
-    assert new_client(sec_app).get("/api/id", headers=cookie, expect_errors=True).status_int == 401
+    assert new_client(app).get("/api/id", headers=cookie, expect_errors=True).status_int == 401
 
 
 @pytest.fixture
 def server(tmp_path):
-    with Server(tmp_path, tmp_path / "race.sqlite3", threads=8) as running:
+    with Server.serve_py(tmp_path, "--threads", "8", database=tmp_path / "race.sqlite3", access_log=0) as running:
         yield running
 
 
@@ -114,14 +116,15 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
         assert b"locked" not in body.lower() and b"Traceback" not in body
         if body:
             json.loads(body)
-    assert "database is locked" not in server.stderr
-    assert "Traceback" not in server.stderr
+    assert "database is locked" not in server.stderr()
+    assert "Traceback" not in server.stderr()
     status, _, body = server.request("GET", "/api/health")
     assert status == 200, body
 
 
-def test_parallel_guesses_do_not_get_past_the_five_failure_limit(sec_make_app):
-    app = sec_make_app(bcrypt_rounds=8)
+def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
+    app = make_app(bcrypt_rounds=8)
+    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
     signup(new_client(app), "alice")
 
     def guess(i):
@@ -135,8 +138,9 @@ def test_parallel_guesses_do_not_get_past_the_five_failure_limit(sec_make_app):
     assert statuses.count(429) == 15, statuses
 
 
-def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(sec_make_app):
-    app = sec_make_app(bcrypt_rounds=4)
+def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(make_app):
+    app = make_app(bcrypt_rounds=4)
+    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
     client = new_client(app)
     for i in range(95):
         signup(client, f"early{i}")

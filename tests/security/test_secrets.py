@@ -12,7 +12,7 @@ import pytest
 
 from wsgi_auth import ConfigError, create_app
 
-from .sec_support import (
+from support import (
     OTHER_KEY,
     PASSWORD,
     REPO_DIR,
@@ -21,10 +21,11 @@ from .sec_support import (
     X_ORIGIN,
     assert_error,
     cookie,
-    login,
+    forge,
     new_client,
-    server_env,
+    service_env,
     signup,
+    token_for,
     unverified_claims,
 )
 
@@ -44,10 +45,21 @@ def test_a_key_under_32_bytes_is_refused_at_start(tmp_path, monkeypatch, key):
         assert key not in message  # the error names the problem, never the secret
 
 
-def test_a_32_byte_key_is_accepted_counting_utf8_bytes(tmp_path):
-    create_app(database=str(tmp_path / "a.sqlite3"), secret_key="k" * 32, access_log=False)
-    create_app(database=str(tmp_path / "b.sqlite3"), secret_key="\u00e9" * 16, access_log=False)  # 16 chars, 32 bytes
-    create_app(database=str(tmp_path / "c.sqlite3"), secret_key=os.urandom(32), access_log=False)
+@pytest.mark.parametrize("key", ["k" * 32, "\u00e9" * 16, os.urandom(32)], ids=["32-ascii", "16-chars-32-utf8-bytes",
+                                                                         "32-random-bytes"])
+def test_a_32_byte_key_is_accepted_counting_utf8_bytes_and_signs_and_verifies_tokens(make_app, tmp_path, key):
+    app = make_app(database=str(tmp_path / "a.sqlite3"), secret_key=key)
+    client = new_client(app)
+    signup(client, "alice")
+    token = token_for(client, "alice")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    claims = jwt.decode(token, key_bytes, algorithms=["HS256"])  # signed with exactly this key
+    assert claims["_uid"] == "alice"
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, key_bytes[:-1] + bytes([key_bytes[-1] ^ 1]), algorithms=["HS256"])
+    assert client.get("/api/id", headers=cookie(token)).json["uid"] == "alice"  # and verified with it
+    other = forge({**unverified_claims(token)}, OTHER_KEY)
+    assert_error(client.get("/api/id", headers=cookie(other), expect_errors=True), 401, message=TOKEN_INVALID)
 
 
 def test_a_short_previous_key_is_refused_too(tmp_path):
@@ -59,7 +71,7 @@ def test_a_short_previous_key_is_refused_too(tmp_path):
 
 
 def test_serve_py_with_a_short_key_exits_non_zero_with_one_line(tmp_path):
-    env = server_env(tmp_path / "db.sqlite3", secret_key="too-short-key")
+    env = service_env(tmp_path, database=tmp_path / "db.sqlite3", secret_key="too-short-key", access_log=0)
     result = subprocess.run(
         [sys.executable, str(REPO_DIR / "serve.py"), "--port", "0"], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=30,
@@ -87,7 +99,7 @@ def test_the_generated_key_is_private_and_stable(tmp_path, monkeypatch):
     # a second start (another worker) uses the same key: its tokens still work
     client = new_client(app)
     signup(client, "alice")
-    token = login(client, "alice")
+    token = token_for(client, "alice")
     again = create_app(database=str(tmp_path / "db.sqlite3"), access_log=False)
     assert new_client(again).get("/api/id", headers=cookie(token)).status_int == 200
     jwt.decode(token, key_file.read_bytes(), algorithms=["HS256"])
@@ -117,50 +129,50 @@ def test_the_key_file_is_not_served(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def rotation(sec_make_app):
+def rotation(make_app):
     """alice signed in under the old key; then the same database served with the new key."""
-    old_app = sec_make_app(secret_key=OTHER_KEY)
+    old_app = make_app(secret_key=OTHER_KEY)
     client = new_client(old_app)
     signup(client, "alice")
-    return login(client, "alice")
+    return token_for(client, "alice")
 
 
-def test_old_tokens_work_while_the_previous_key_is_configured(sec_make_app, rotation):
-    rotated = new_client(sec_make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
+def test_old_tokens_work_while_the_previous_key_is_configured(make_app, rotation):
+    rotated = new_client(make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
     assert rotated.get("/api/id", headers=cookie(rotation)).json["uid"] == "alice"
 
 
-def test_new_tokens_are_signed_with_the_new_key_only(sec_make_app, rotation):
-    rotated = new_client(sec_make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
-    fresh = login(rotated, "alice")
+def test_new_tokens_are_signed_with_the_new_key_only(make_app, rotation):
+    rotated = new_client(make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
+    fresh = token_for(rotated, "alice")
     jwt.decode(fresh, SECRET_KEY, algorithms=["HS256"])
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(fresh, OTHER_KEY, algorithms=["HS256"])
 
 
-def test_old_tokens_are_refused_once_the_previous_key_is_dropped(sec_make_app, rotation):
-    dropped = new_client(sec_make_app(secret_key=SECRET_KEY))
+def test_old_tokens_are_refused_once_the_previous_key_is_dropped(make_app, rotation):
+    dropped = new_client(make_app(secret_key=SECRET_KEY))
     assert_error(dropped.get("/api/id", headers=cookie(rotation), expect_errors=True), 401, TOKEN_INVALID)
-    fresh = login(dropped, "alice")
+    fresh = token_for(dropped, "alice")
     assert dropped.get("/api/id", headers=cookie(fresh)).status_int == 200
 
 
-def test_an_old_key_token_can_still_be_revoked_during_rotation(sec_make_app, rotation):
-    rotated = new_client(sec_make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
+def test_an_old_key_token_can_still_be_revoked_during_rotation(make_app, rotation):
+    rotated = new_client(make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
     assert rotated.delete("/api/authenticate", headers={**cookie(rotation), **X_ORIGIN}).status_int == 200
     assert_error(rotated.get("/api/id", headers=cookie(rotation), expect_errors=True), 401, TOKEN_INVALID)
 
 
-def test_the_previous_key_does_not_outlive_expiry(sec_make_app, sec_clock, rotation):
-    rotated = new_client(sec_make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
-    sec_clock.advance(unverified_claims(rotation)["exp"] - sec_clock() + 11)
+def test_the_previous_key_does_not_outlive_expiry(make_app, clock, rotation):
+    rotated = new_client(make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
+    clock.advance(unverified_claims(rotation)["exp"] - clock() + 11)
     assert_error(rotated.get("/api/id", headers=cookie(rotation), expect_errors=True), 401, TOKEN_INVALID)
 
 
-def test_a_password_change_under_rotation_revokes_old_key_tokens(sec_make_app, rotation):
-    rotated = new_client(sec_make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
+def test_a_password_change_under_rotation_revokes_old_key_tokens(make_app, rotation):
+    rotated = new_client(make_app(secret_key=SECRET_KEY, previous_secret_key=OTHER_KEY))
     other_session = rotation
-    mine = login(rotated, "alice")
+    mine = token_for(rotated, "alice")
     rotated.put_json("/api/user", {"password": "rotated password", "current_password": PASSWORD}, headers=cookie(mine))
     assert_error(rotated.get("/api/id", headers=cookie(other_session), expect_errors=True), 401, TOKEN_INVALID)
 

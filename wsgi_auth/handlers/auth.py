@@ -1,22 +1,10 @@
 """``/api/authenticate``: log in (lesson steps 2-14) and log out."""
 
-from .. import passwords, tokens, validation
+from .. import passwords, sessions, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
-from ..middleware.authentication import LOG_UID
 
 INVALID_LOGIN = "Invalid user id or password"
-
-
-def _set_session_cookie(app, response: Response, value: str, max_age: int) -> None:
-    s = app.settings
-    response.set_cookie(s.cookie_name, value, max_age=max_age, secure=s.cookie_secure, samesite=s.cookie_samesite)
-
-
-def issue_cookie(app, response: Response, user: dict, token_version: int) -> None:
-    """Steps 7-9: sign a JWT for the user and set it as the httpOnly cookie."""
-    token, _ = tokens.issue(user, token_version, app.settings.secret_key, app.settings.token_ttl, app.clock())
-    _set_session_cookie(app, response, token, app.settings.token_ttl)
 
 
 def login(request: Request, app) -> Response:
@@ -31,21 +19,34 @@ def login(request: Request, app) -> Response:
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
     if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
-        request.environ[LOG_UID] = found[0]["uid"]
+        request.log_uid = found.user["uid"]
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         ok = False  # no account has such a password: refused without hashing it
-    elif found is None:
-        ok = passwords.waste_check(password, app.settings.bcrypt_rounds)  # same cost as a wrong password
     else:
-        ok = passwords.check_password(password, found[1])  # step 6
+        with app.hash_gate:  # a login flood waits here or gets 503, and signed-in requests keep the CPU
+            if found is None:
+                ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
+            else:
+                ok = passwords.check_password(password, found.password_hash)  # step 6
+                stored_cost = passwords.cost(found.password_hash) or 0
+                if stored_cost > app.unknown_uid_rounds:
+                    app.unknown_uid_rounds = stored_cost
+                elif not ok and stored_cost < app.unknown_uid_rounds:
+                    # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
+                    passwords.check_unknown_uid(password, app.unknown_uid_rounds)
     if not ok:
-        app.throttle.login_failed()
+        app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
-    user, _, token_version = found
+    user, password_hash, token_version = found.user, found.password_hash, found.token_version
     app.throttle.login_succeeded(uid_key)
+    rounds = app.settings.bcrypt_rounds
+    if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
+        with app.hash_gate:
+            new_hash = passwords.hash_password(password, rounds)
+        app.store.rehash_password(user["id"], password_hash, new_hash)
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
-    issue_cookie(app, response, user, token_version)
+    sessions.start(request, app, response, user, token_version)  # steps 7-9
     return response
 
 
@@ -55,5 +56,5 @@ def logout(request: Request, app) -> Response:
     app.store.revoke(claims["jti"], claims["exp"])
     app.throttle.housekeeping()  # revoked rows go once their token has expired anyway
     response = Response.json({"message": f"Signed out {request.user['uid']}", "data": None})
-    _set_session_cookie(app, response, "", 0)  # same name, Path, Secure, SameSite: the browser drops it
+    sessions.end(app, response)  # same name, Path, Secure, SameSite: the browser drops it
     return response

@@ -2,12 +2,11 @@
 
 import functools
 import json
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import HTTPError
 from ..http import JSON_HEADERS, Request, Response
+from ..store import StoreUnavailable
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
 
@@ -61,9 +60,9 @@ def data(request: Request, app) -> Response:
 
 def health(request: Request, app) -> Response:
     try:
-        app.store.check()
-    except sqlite3.Error:
-        raise HTTPError(503, "The database cannot be read") from None
+        app.store.check()  # raises StoreUnavailable (a 503) itself when the database cannot be read
+    except app.store.driver_error:
+        raise StoreUnavailable() from None
     return Response.json({"status": "ok"})
 
 

@@ -1,10 +1,9 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
-from .. import passwords, validation
+from .. import passwords, sessions, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
-from ..middleware.authentication import INVALID_TOKEN, LOG_UID
-from .auth import issue_cookie
+from ..tokens import INVALID_TOKEN
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
@@ -18,11 +17,12 @@ def signup(request: Request, app) -> Response:
     email = validation.email(body)
     # A "role" in the body is ignored: every new account is a User.
     app.throttle.attempt_signup(request.remote_addr)
-    password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
+    with app.hash_gate:
+        password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
     user = app.store.create_user(uid, name, email, password_hash, app.clock())
     if user is None:
         raise HTTPError(409, f"uid {uid} is already taken")
-    request.environ[LOG_UID] = user["uid"]
+    request.log_uid = user["uid"]
     return Response.json(user, 201)
 
 
@@ -46,8 +46,10 @@ def update_me(request: Request, app) -> Response:
         current = validation.string_field(body, "current_password")
         uid_key = user["uid"].lower()
         app.throttle.attempt_login(uid_key, request.remote_addr)  # a wrong one counts as a failed login
-        if not passwords.check_password(current, app.store.password_hash(user["id"]) or ""):
-            app.throttle.login_failed()
+        with app.hash_gate:
+            matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
+        if not matches:
+            app.throttle.housekeeping()  # the failure itself was counted by attempt_login
             raise HTTPError(403, "current_password is wrong")
         app.throttle.login_succeeded(uid_key)
     updated = app.store.update_user(user["uid"], changes)
@@ -55,10 +57,12 @@ def update_me(request: Request, app) -> Response:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
     if new_password is not None:
-        token_version = app.store.set_password(user["id"], passwords.hash_password(new_password, app.settings.bcrypt_rounds))
+        with app.hash_gate:
+            new_hash = passwords.hash_password(new_password, app.settings.bcrypt_rounds)
+        token_version = app.store.set_password(user["id"], new_hash)
         # Every other token of this user is now outdated; this session gets a fresh cookie.
         app.store.revoke(request.claims["jti"], request.claims["exp"])
-        issue_cookie(app, response, updated, token_version)
+        sessions.start(request, app, response, updated, token_version)
     return response
 
 

@@ -13,8 +13,11 @@ import os
 import re
 import secrets
 import time
+import weakref
 
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
+from ..http import LOG_UID, REQUEST_ID
+
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}", re.ASCII)
 LOOKS_LIKE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
 
 
@@ -33,7 +36,9 @@ class AccessLogMiddleware:
         self.json = log_format == "json"
         self._second = (0, "")  # the time text is made once a second, not once a request
         self._new_id_prefix()
-        os.register_at_fork(after_in_child=self._new_id_prefix)
+        # A weak reference: a bound method here would keep every app ever made alive, store and files included.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (layer := ref()) and layer._new_id_prefix())
 
     def _new_id_prefix(self) -> None:
         """Request ids are a random per-process prefix and a counter: unique, and cheap to make."""
@@ -52,8 +57,8 @@ class AccessLogMiddleware:
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID")
-        request_id = incoming if incoming and REQUEST_ID.fullmatch(incoming) else self.new_request_id()
-        environ["wsgi_auth.request_id"] = request_id
+        request_id = incoming if incoming and VALID_REQUEST_ID.fullmatch(incoming) else self.new_request_id()
+        environ[REQUEST_ID] = request_id
         status_seen = []
 
         def start_response_with_id(status, headers, exc_info=None):
@@ -70,7 +75,7 @@ class AccessLogMiddleware:
         client = environ.get("REMOTE_ADDR") or "-"
         method = environ.get("REQUEST_METHOD", "-")
         path = _safe_path(environ.get("PATH_INFO", "") or "/")
-        uid = environ.get("wsgi_auth.log_uid")  # set for a signed-in request, a login or a signup
+        uid = environ.get(LOG_UID)  # set for a signed-in request, a login or a signup
         if self.json:
             fields = {"time": self.now_text(), "client": client, "method": method, "path": path,
                       "status": int(status) if status.isdigit() else status,

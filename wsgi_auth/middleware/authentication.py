@@ -7,14 +7,7 @@ user or an Admin, and the router answers 401 or 403.
 """
 
 from .. import tokens
-from ..http import cookie_value
-
-USER = "wsgi_auth.user"
-CLAIMS = "wsgi_auth.claims"
-TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
-LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
-MISSING_TOKEN = "Authentication token is missing"
-INVALID_TOKEN = "Invalid or expired authentication token"
+from ..http import CLAIMS, LOG_UID, TOKEN_STATE, USER, cookie_value
 
 
 class TokenAuthMiddleware:
@@ -42,8 +35,8 @@ class TokenAuthMiddleware:
         found = self.store.user_for_token(int(claims["sub"]), claims["jti"])
         if found is None:
             return  # the account was deleted
-        user, token_version, revoked = found
-        if revoked or token_version != claims["ver"] or user["uid"] != claims["_uid"]:
+        user = found.user
+        if found.revoked or found.token_version != claims["ver"] or user["uid"] != claims["_uid"]:
             return
         environ[USER] = user
         environ[CLAIMS] = claims

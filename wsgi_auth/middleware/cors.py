@@ -1,7 +1,7 @@
 """CORS: which other origins may call the API with the user's cookie (lesson steps 2 and 16)."""
 
 from ..errors import HTTPError
-from ..http import own_origin
+from ..http import Response, own_origin
 
 ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOW_HEADERS = "Content-Type, X-Origin"  # the lesson's fetchOptions headers
@@ -58,8 +58,7 @@ class CORSMiddleware:
             and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         ):
             if not allowed:
-                error = HTTPError(403, "Origin not allowed")
-                return error.response()(environ, start_response_with_cors)
+                return Response.error(HTTPError(403, "Origin not allowed"))(environ, start_response_with_cors)
             cors_headers[2:3] = [
                 ("Access-Control-Allow-Methods", ALLOW_METHODS),
                 ("Access-Control-Allow-Headers", ALLOW_HEADERS),

@@ -3,6 +3,7 @@
 from werkzeug.http import parse_options_header
 
 from ..errors import HTTPError
+from ..http import Response
 from .cors import OriginPolicy
 
 STATE_CHANGING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
@@ -29,10 +30,17 @@ class CSRFMiddleware:
         if environ["REQUEST_METHOD"] in STATE_CHANGING:
             origin = environ.get("HTTP_ORIGIN")
             if origin is not None and not self.policy.allows(origin, environ):
-                raise HTTPError(403, "Cross-site request refused: origin not allowed")
+                return refuse("Cross-site request refused: origin not allowed", environ, start_response)
             json_body = parse_options_header(environ.get("CONTENT_TYPE", ""))[0] == "application/json"
             if not json_body and "HTTP_X_ORIGIN" not in environ:
-                raise HTTPError(
-                    403, "Cross-site request refused: send Content-Type: application/json or an X-Origin header"
+                return refuse(
+                    "Cross-site request refused: send Content-Type: application/json or an X-Origin header",
+                    environ,
+                    start_response,
                 )
         return self.app(environ, start_response)
+
+
+def refuse(message: str, environ, start_response):
+    """The 403 answer itself: a layer that refuses answers, so no exception depends on the layer above."""
+    return Response.error(HTTPError(403, message))(environ, start_response)

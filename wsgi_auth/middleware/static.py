@@ -39,8 +39,13 @@ class StaticFiles:
         if path.startswith("/api/") or path == "/api":
             return self.app(environ, start_response)
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
-            raise HTTPError(405, "Static files can only be read", [("Allow", "GET, HEAD")])
-        return self.file_response(path)(environ, start_response)
+            error = HTTPError(405, "Static files can only be read", [("Allow", "GET, HEAD")])
+            return Response.error(error)(environ, start_response)
+        try:
+            response = self.file_response(path)
+        except HTTPError as error:
+            response = Response.error(error)
+        return response(environ, start_response)
 
     def file_response(self, path: str) -> Response:
         relative = "index.html" if path == "/" else path.lstrip("/")

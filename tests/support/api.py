@@ -1,8 +1,7 @@
-"""Shared helpers for the WebTest request tests: sign up, sign in, and read the contract's answers.
+"""Talking to the app over HTTP (WebTest), as a browser or the lesson's frontend would:
+sign up, sign in, send a token by hand, and check the contract's answers.
 
-Every helper talks to the app only over HTTP (WebTest), as a browser or the
-lesson's frontend would; the one exception, ``app.store.set_role``, is how the
-design says a test makes an Admin.
+The one exception to "HTTP only", ``app.store.set_role``, is how the design says a test makes an Admin.
 """
 
 import json
@@ -11,23 +10,14 @@ import time
 
 import webtest
 
-PASSWORD = "correct horse 1"
-COOKIE_NAME = "jwt_python_flask"
-USER_KEYS = {"id", "uid", "name", "email", "role", "created_at"}
-ERROR_KEYS = {"message", "data", "error"}
-SECRET_KEY = "tests-only-hs256-key-" + "0123456789abcdef" * 2 + "-not-for-pr"  # 64 chars
-ALLOWED_ORIGINS = ("http://localhost:4100", "http://127.0.0.1:4100")
-OWN_ENVIRON = {"wsgi.url_scheme": "https", "HTTP_HOST": "localhost:443"}
-OWN_ORIGIN = "https://localhost:443"
-# The lesson's fetchOptions send this header; it makes a body-less request non-"simple".
-X_ORIGIN = {"X-Origin": "client"}
-CSRF_MESSAGE = "Cross-site request refused"
-LOGIN_FAILED = "Invalid user id or password"
-TOKEN_MISSING = "Authentication token is missing"
-TOKEN_INVALID = "Invalid or expired authentication token"
-ADMINS_ONLY = "Admins only"
-# Bodies must never leak these: a bcrypt hash, a JWT (base64 of '{"'), a stack trace.
-LEAK_MARKERS = ("$2b$", "$2a$", "$2y$", "eyJ", "Traceback")
+from .constants import (
+    COOKIE_NAME, ERROR_KEYS, OWN_ENVIRON, OWN_ORIGIN, PASSWORD, REASONS, USER_KEYS, X_ORIGIN,
+)
+
+# Bodies and logs must never show these: a bcrypt hash, Python talking about itself, a database error.
+LEAK_MARKERS = ("$2b$", "$2a$", "$2y$", "Traceback", 'File "', '.py"', "sqlite3.", "Error:", "Exception")
+# Anything that looks like a JWT (base64url of '{"').
+JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 class FakeClock:
@@ -48,10 +38,15 @@ def new_client(app, **extra_environ):
     return webtest.TestApp(app, extra_environ={**OWN_ENVIRON, **extra_environ})
 
 
-def assert_no_leaks(resp):
-    text = resp.body.decode("utf-8", "replace")
+def assert_no_leaks(resp_or_text, *secrets):
+    """No hash, no token, no traceback, none of ``secrets`` in a response body (or a text such as a log)."""
+    text = resp_or_text if isinstance(resp_or_text, str) else resp_or_text.body.decode("utf-8", "replace")
     for marker in LEAK_MARKERS:
-        assert marker not in text, f"response body leaks {marker!r}: {text[:300]}"
+        assert marker not in text, f"leaks {marker!r}: {text[:400]}"
+    assert not JWT_PATTERN.search(text) and "eyJ" not in text, f"leaks a token: {text[:400]}"
+    for secret in secrets:
+        if secret:
+            assert secret not in text, f"leaks {secret[:12]!r}...: {text[:400]}"
 
 
 def assert_json(resp):
@@ -60,18 +55,21 @@ def assert_json(resp):
     return json.loads(resp.body)
 
 
-def assert_error(resp, status, reason, message_contains=None, message=None):
-    """The contract's error body: exactly message/data/error, data null, nothing secret in it."""
+def assert_error(resp, status, message=None, *, message_contains=None, message_startswith=None):
+    """The contract's error body for ``status``: JSON, exactly message/data/error, data null, the status's
+    reason in ``error``, a non-empty message (exactly ``message`` when given), nothing secret in it."""
     assert resp.status_int == status, f"expected {status}, got {resp.status}: {resp.body[:300]!r}"
     body = assert_json(resp)
     assert set(body) == ERROR_KEYS, body
     assert body["data"] is None, body
-    assert body["error"] == reason, body
+    assert body["error"] == REASONS[status], body
     assert isinstance(body["message"], str) and body["message"], body
     if message is not None:
         assert body["message"] == message, body
     if message_contains is not None:
         assert message_contains in body["message"], body
+    if message_startswith is not None:
+        assert body["message"].startswith(message_startswith), body
     assert_no_leaks(resp)
     return body
 
@@ -101,10 +99,26 @@ def signup(client, uid, password=PASSWORD, name=None, status=201, **fields):
 
 
 def login(client, uid, password=PASSWORD, status=200, **kwargs):
-    """POST /api/authenticate; checks the status (200 unless told) and returns the response."""
+    """POST /api/authenticate; checks the status (200 unless told) and returns the response.
+    The client's cookie jar keeps the cookie, as a browser's would."""
     resp = client.post_json("/api/authenticate", {"uid": uid, "password": password}, expect_errors=True, **kwargs)
     assert resp.status_int == status, f"login {uid}: expected {status}, got {resp.status}: {resp.body[:300]!r}"
     return resp
+
+
+def token_for(client, uid, password=PASSWORD):
+    """Sign in and return the token, with the client's cookie jar emptied again: the test then says
+    exactly which token is sent (``cookie(token)``), as an attacker would."""
+    token = token_of(login(client, uid, password))
+    client.reset()
+    return token
+
+
+def make_admin(app, client, uid="root"):
+    """A signed-up user made Admin through the store (as the design says), signed in: their token."""
+    signup(client, uid)
+    assert app.store.set_role(uid, "Admin") is True
+    return token_for(client, uid)
 
 
 def logout(client, status=200, **kwargs):
@@ -113,8 +127,20 @@ def logout(client, status=200, **kwargs):
     return resp
 
 
+def cookie(token, name=COOKIE_NAME):
+    """The header a browser sends back: only the one cookie, chosen by the test."""
+    return {"Cookie": f"{name}={token}"}
+
+
+def with_token(client, token, name=COOKIE_NAME):
+    """``cookie(token)``, after checking the client's jar holds no cookie that would win over it."""
+    assert name not in client.cookies, "clear the jar first, or the jar's cookie wins"
+    return cookie(token, name)
+
+
 def set_cookies(resp, name=COOKIE_NAME):
-    return [h for h in resp.headers.getall("Set-Cookie") if h.split("=", 1)[0].strip() == name]
+    """The ``Set-Cookie`` headers for cookie ``name`` (every one when ``name`` is None)."""
+    return [h for h in resp.headers.getall("Set-Cookie") if name is None or h.split("=", 1)[0].strip() == name]
 
 
 def parse_set_cookie(header):
@@ -139,15 +165,10 @@ def the_cookie(resp, name=COOKIE_NAME):
 
 
 def token_of(resp):
+    """The JWT in the response's one ``Set-Cookie``."""
     _, value, _, _ = the_cookie(resp)
     assert value, "empty token"
     return value
-
-
-def with_token(client, token, name=COOKIE_NAME):
-    """Header dict that sends ``token`` by hand (the client's cookie jar must not hold one)."""
-    assert name not in client.cookies, "clear the jar first, or the jar's cookie wins"
-    return {"Cookie": f"{name}={token}"}
 
 
 def cors_headers(resp):
@@ -166,7 +187,7 @@ def retry_after(resp):
 
 def raw_request(client, method, path, body=b"", content_type=None, headers=None, **environ):
     """A request with exactly these headers: no Content-Type at all unless given."""
-    resp = client.request(
+    return client.request(
         path,
         method=method,
         body=body,
@@ -176,4 +197,3 @@ def raw_request(client, method, path, body=b"", content_type=None, headers=None,
         expect_errors=True,
         **({"content_type": content_type} if content_type is not None else {}),
     )
-    return resp

@@ -1,0 +1,114 @@
+"""Two hosts behind nginx: two serve.py processes (own instance directories, one secret key, one
+PostgreSQL database) behind nginx with TLS (a throwaway self-signed certificate), round robin.
+
+``two_hosts`` yields ``{"port": nginx's HTTPS port, "logs": {"a": path, "b": path}, "database": url}``.
+Without nginx or openssl it skips with the reason (fails with ``CI=true``).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import SECRET_KEY
+from support.postgres import REQUIRE, free_port
+
+REPO_DIR = Path(__file__).resolve().parent.parent.parent
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+# The configuration OPERATIONS.md shows, on loopback ports.
+NGINX_CONF = """
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+    upstream wsgi_auth {{
+        server 127.0.0.1:{port_a};
+        server 127.0.0.1:{port_b};
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.2:{port} ssl;
+        ssl_certificate {dir}/cert.pem;
+        ssl_certificate_key {dir}/key.pem;
+        location / {{
+            proxy_pass http://wsgi_auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+        }}
+    }}
+}}
+"""
+
+
+def _wait_for_port(port, process, what):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+@pytest.fixture
+def two_hosts(tmp_path, postgres_database):
+    if NGINX is None or shutil.which("openssl") is None:
+        reason = "nginx or openssl is not installed"
+        if REQUIRE:
+            pytest.fail(reason + " (and CI=true)", pytrace=False)
+        pytest.skip(reason)
+    processes, logs = [], {}
+    ports = {"a": free_port(), "b": free_port()}
+    try:
+        for name, port in ports.items():
+            home = tmp_path / f"host-{name}"
+            home.mkdir()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
+            env.update(WSGI_AUTH_DATABASE=postgres_database, WSGI_AUTH_SECRET_KEY=SECRET_KEY, WSGI_AUTH_BCRYPT_ROUNDS="4",
+                       WSGI_AUTH_TRUSTED_PROXIES="1", PYTHONPATH=str(REPO_DIR), PYTHONUNBUFFERED="1")  # fmt: skip
+            logs[name] = home / "stderr.log"
+            process = subprocess.Popen([sys.executable, str(REPO_DIR / "serve.py"), "--host", "127.0.0.1", "--port",
+                                        str(port)], cwd=home, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=open(logs[name], "wb"))  # fmt: skip
+            processes.append(process)
+            _wait_for_port(port, process, f"serve.py {name}")
+        nginx_dir = tmp_path / "nginx"
+        (nginx_dir / "tmp").mkdir(parents=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                        "-keyout", nginx_dir / "key.pem", "-out", nginx_dir / "cert.pem"], check=True,
+                       capture_output=True)  # fmt: skip
+        port = free_port()
+        (nginx_dir / "nginx.conf").write_text(NGINX_CONF.format(dir=nginx_dir, port=port, port_a=ports["a"],
+                                                                port_b=ports["b"]))  # fmt: skip
+        nginx = subprocess.Popen([NGINX, "-c", str(nginx_dir / "nginx.conf"), "-p", str(nginx_dir), "-g", "daemon off;"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        processes.append(nginx)
+        _wait_for_port(port, nginx, "nginx")
+        yield {"port": port, "logs": logs, "database": postgres_database}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+

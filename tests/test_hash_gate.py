@@ -1,0 +1,98 @@
+"""The login gate (wsgi_auth/hash_gate.py): bcrypt hashes at once per process are bounded; beyond the
+short queue a login, signup or password change gets 503 with Retry-After at once, and the gate's slot
+is given back however the request ends."""
+
+import threading
+
+import pytest
+
+from support import PASSWORD, assert_error, login, signup
+from wsgi_auth.hash_gate import BUSY, HashGate
+
+
+@pytest.fixture
+def gate(app):
+    """A gate of one slot, no queue and no wait, on the test's app."""
+    app.hash_gate = HashGate(slots=1, queue=0, wait=0, retry_after=2)
+    return app.hash_gate
+
+
+def assert_busy(resp):
+    assert_error(resp, 503, BUSY)
+    assert resp.headers["Retry-After"] == "2"
+
+
+def test_login_gets_503_with_retry_after_while_the_gate_is_full(client, gate):
+    signup(client, "alice")
+    with gate:  # another request is hashing
+        assert_busy(login(client, "alice", status=503))
+    login(client, "alice")
+
+
+def test_an_unknown_uid_waits_for_the_gate_like_a_known_one(client, gate):
+    with gate:
+        assert_busy(login(client, "nobody", status=503))
+    login(client, "nobody", status=401)
+
+
+def test_signup_goes_through_the_same_gate(client, gate):
+    with gate:
+        assert_busy(signup(client, "alice", status=503))
+    signup(client, "alice")
+
+
+def test_password_change_goes_through_the_same_gate(client, gate):
+    signup(client, "alice")
+    login(client, "alice")
+    with gate:
+        resp = client.put_json("/api/user", {"password": "a new password", "current_password": PASSWORD},
+                               expect_errors=True)  # fmt: skip
+        assert_busy(resp)
+    login(client, "alice", password="a new password", status=401)  # nothing changed
+    login(client, "alice")
+
+
+def test_the_gate_is_released_after_wrong_passwords_and_errors(client, gate, monkeypatch):
+    signup(client, "alice")
+    for _ in range(3):
+        login(client, "alice", password="wrong password", status=401)
+    client.put_json("/api/user", {"password": "a new password", "current_password": "wrong password"},
+                    expect_errors=True)  # fmt: skip
+
+    def broken(*args):
+        raise RuntimeError("bcrypt failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("wsgi_auth.passwords.check_password", broken)  # raises inside the gate
+        login(client, "alice", status=500)
+    login(client, "alice")  # the one slot is free again
+    assert gate._running.acquire(blocking=False) and gate._admitted.acquire(blocking=False)
+
+
+def test_a_queued_login_waits_for_a_slot_instead_of_failing(client, app):
+    app.hash_gate = HashGate(slots=1, queue=1, wait=10)
+    signup(client, "alice")
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with app.hash_gate:
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    threading.Timer(0.2, release.set).start()
+    login(client, "alice")  # queued behind the holder, then served
+    holder.join(10)
+
+
+def test_a_full_queue_is_refused_at_once_and_a_long_wait_ends_in_503(app):
+    gate = HashGate(slots=1, queue=1, wait=0.05)
+    with gate:
+        with pytest.raises(Exception) as waited:
+            with gate:  # the one queue place: waits 0.05 s, then gives up
+                pass
+        assert waited.value.status == 503
+    assert gate._admitted.acquire(blocking=False) and gate._admitted.acquire(blocking=False)

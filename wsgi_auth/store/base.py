@@ -1,0 +1,280 @@
+"""Every query, written once for both backends; a backend only says how to connect and lock.
+
+SQL here uses ``?`` placeholders (the PostgreSQL backend turns them into ``%s``)
+and only syntax both dialects share. Rows come back as dicts keyed by column
+name; methods that return more than a user return a named tuple.
+"""
+
+import contextlib
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+from ..errors import HTTPError
+from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
+
+PUBLIC_COLUMNS = "id, uid, name, email, role, created_at"  # a user as every response shows it: never the hash
+
+
+class StoreUnavailable(HTTPError):
+    """The database cannot be reached or read right now: a 503 for the client, a line for the CLI.
+
+    The message never names the database URL (it may hold a password) nor the driver's text.
+    """
+
+    def __init__(self):
+        super().__init__(503, "The database cannot be read", [("Retry-After", "5")])
+
+
+class Credentials(NamedTuple):
+    user: dict
+    password_hash: str
+    token_version: int
+
+
+class TokenCheck(NamedTuple):
+    user: dict
+    token_version: int
+    revoked: bool
+
+
+def _public(row) -> dict:
+    return {"id": row["id"], "uid": row["uid"], "name": row["name"], "email": row["email"],
+            "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
+
+
+class SQLStore:
+    """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
+    ``_lock_table(connection, table)``, ``_migration_lock(connection)`` and ``_translate()``."""
+
+    dialect = ""
+    uid_match = "uid = ?"  # how a uid is compared without regard to case; PostgreSQL overrides it
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _rows(self, sql: str, params=()) -> list[dict]:
+        with self._connection() as connection:
+            cursor = connection.execute(self._sql(sql), params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _execute(self, sql: str, params=()) -> None:
+        """A statement that returns no rows."""
+        with self._connection() as connection:
+            connection.execute(self._sql(sql), params)
+
+    def _one(self, sql: str, params=()) -> dict | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    @contextlib.contextmanager
+    def _transaction(self, connection, begin: str = "BEGIN"):
+        connection.execute(begin)
+        try:
+            yield connection
+        except BaseException:
+            with contextlib.suppress(Exception):  # the connection may be gone; the error that matters is raised
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def migrate(self) -> list[str]:
+        """Apply every step of ``schema.MIGRATIONS`` this database lacks, under a lock that makes
+        processes starting at once on several hosts wait for each other; the names applied."""
+        applied_now = []
+        with self._connection() as connection, self._migration_lock(connection):
+            connection.execute(MIGRATIONS_TABLE)
+            applied = {row[0] for row in connection.execute("SELECT name FROM schema_migrations").fetchall()}
+            for migration in MIGRATIONS:
+                if migration.name in applied:
+                    continue
+                for statement in migration.statements(self.dialect):
+                    connection.execute(statement)
+                connection.execute(
+                    self._sql("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)"),
+                    (migration.name, _iso(None)),
+                )
+                applied_now.append(migration.name)
+        return applied_now
+
+    # -- users ---------------------------------------------------------------
+
+    def create_user(self, uid: str, name: str, email: str | None, password_hash: str, now: float, role: str = "User"):
+        """The new user (a dict of the public columns), or None when the uid is taken (ignoring case)."""
+        try:
+            row = self._one(
+                "INSERT INTO users (uid, name, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                f" RETURNING {PUBLIC_COLUMNS}",
+                (uid, name, email, role, password_hash, _iso(now)),
+            )
+        except self.integrity_error:  # the unique uid index: of two signups at once, one gets here
+            return None
+        return _public(row)
+
+    def credentials(self, uid: str) -> Credentials | None:
+        """``Credentials(user, password_hash, token_version)`` for a login, or None for an unknown uid."""
+        row = self._one(f"SELECT {PUBLIC_COLUMNS}, password_hash, token_version FROM users WHERE {self.uid_match}", (uid,))
+        return None if row is None else Credentials(_public(row), row["password_hash"], row["token_version"])
+
+    def password_hash(self, user_id: int) -> str | None:
+        """The stored bcrypt hash of the account ``user_id``, or None when it is gone."""
+        row = self._one("SELECT password_hash FROM users WHERE id = ?", (user_id,))
+        return None if row is None else row["password_hash"]
+
+    def user_for_token(self, user_id: int, jti: str) -> TokenCheck | None:
+        """One indexed read per signed-in request: ``TokenCheck(user, token_version, revoked)``, or None
+        when the account is gone."""
+        row = self._one(
+            f"SELECT {PUBLIC_COLUMNS}, token_version,"
+            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked FROM users WHERE id = ?",
+            (jti, user_id),
+        )
+        return None if row is None else TokenCheck(_public(row), row["token_version"], bool(row["revoked"]))
+
+    def user(self, uid: str) -> dict | None:
+        """The user with this uid (ignoring case), or None."""
+        row = self._one(f"SELECT {PUBLIC_COLUMNS} FROM users WHERE {self.uid_match}", (uid,))
+        return None if row is None else _public(row)
+
+    def list_users(self, limit: int, offset: int) -> tuple[list[dict], int]:
+        """One page of users in id order, and how many users there are in all."""
+        rows = self._rows(f"SELECT {PUBLIC_COLUMNS} FROM users ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+        total = self._one("SELECT COUNT(*) AS total FROM users")["total"]
+        return [_public(row) for row in rows], total
+
+    def update_user(self, uid: str, changes: dict) -> dict | None:
+        """Set some of name, email, role; the updated user, or None for an unknown uid."""
+        columns = [column for column in ("name", "email", "role") if column in changes]
+        if not columns:
+            return self.user(uid)
+        assignments = ", ".join(f"{column} = ?" for column in columns)  # names from the fixed list above
+        row = self._one(
+            f"UPDATE users SET {assignments} WHERE {self.uid_match} RETURNING {PUBLIC_COLUMNS}",
+            [changes[column] for column in columns] + [uid],
+        )
+        return None if row is None else _public(row)
+
+    def set_role(self, uid: str, role: str) -> bool:
+        """True when the user exists (and now has ``role``)."""
+        return self.update_user(uid, {"role": role}) is not None
+
+    def set_password(self, user_id: int, password_hash: str) -> int | None:
+        """Store a new hash and bump the token version, which revokes every token issued before;
+        the new token version, or None when the account is gone."""
+        row = self._one(
+            "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ? RETURNING token_version",
+            (password_hash, user_id),
+        )
+        return None if row is None else row["token_version"]
+
+    def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
+        """Replace a hash by one of the same password at another cost; tokens stay valid. Only if the hash
+        is still ``old_hash``: a password changed meanwhile is never overwritten. True when replaced."""
+        row = self._one("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ? RETURNING id",
+                        (new_hash, user_id, old_hash))  # fmt: skip
+        return row is not None
+
+    def highest_password_cost(self) -> int | None:
+        """The highest bcrypt cost among the stored hashes (``$2b$12$...``), or None without users."""
+        row = self._one("SELECT MAX(CAST(substr(password_hash, 5, 2) AS INTEGER)) AS cost FROM users")
+        return None if row is None else row["cost"]
+
+    def delete_user(self, uid: str) -> bool:
+        """True when a user was deleted."""
+        return self._one(f"DELETE FROM users WHERE {self.uid_match} RETURNING id", (uid,)) is not None
+
+    # -- tokens --------------------------------------------------------------
+
+    def revoke(self, jti: str, expires_at: int) -> None:
+        """Remember a logged-out token until it would have expired anyway."""
+        self._execute("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
+                      (jti, expires_at))  # fmt: skip
+
+    # -- throttling ----------------------------------------------------------
+
+    def _reserve(self, table: str, checks, since: float, row: dict) -> tuple[str, float] | None:
+        """Count and record in one write transaction that holds the table's write lock, so parallel
+        requests (threads, processes, hosts) cannot all pass the count before any is recorded.
+
+        ``checks`` are ``(kind, column, key, limit)``: the rows of ``table`` with that key since
+        ``since`` are counted (a key of None is not checked). At a limit nothing is written and
+        ``(kind, oldest counted time)`` is returned; below every limit ``row`` is inserted and
+        None returned. Table and column names come from this package, never from a request.
+        """
+        with self._connection() as connection, self._locked(connection, table):
+            for kind, column, key, limit in checks:
+                if key is None:
+                    continue
+                found = connection.execute(
+                    self._sql(f"SELECT COUNT(*) AS n, MIN(at) AS oldest FROM {table} WHERE {column} = ? AND at > ?"),
+                    (key, since),
+                ).fetchone()
+                if found[0] >= limit:
+                    return kind, found[1]  # (count, oldest)
+            marks = ", ".join("?" * len(row))
+            connection.execute(self._sql(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"), tuple(row.values()))
+        return None
+
+    def reserve_login_attempt(
+        self, uid_key: str | None, address: str, now: float, since: float, max_per_uid: int, max_per_address: int
+    ) -> tuple[str, float] | None:
+        """Below both limits, record this login attempt as a failure; else ``("uid" | "address", oldest)``.
+
+        Recorded before the password is checked; a success then clears the uid's rows (this one among them).
+        """
+        checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
+        return self._reserve("login_failures", checks, since, {"uid_key": uid_key, "address": address, "at": now})
+
+    def clear_failures(self, uid_key: str) -> None:
+        """Forget the failed logins of a uid (after its successful login)."""
+        self._execute("DELETE FROM login_failures WHERE uid_key = ?", (uid_key,))
+
+    def reserve_signup(self, address: str, now: float, since: float, limit: int) -> tuple[str, float] | None:
+        """Below the limit, record this signup; else ``("address", oldest)``."""
+        return self._reserve("signups", (("address", "address", address, limit),), since, {"address": address, "at": now})
+
+    # -- housekeeping --------------------------------------------------------
+
+    def purge(self, now: float, failure_window: float, signup_window: float) -> None:
+        """Drop rows that can no longer matter: revoked tokens past expiry, counters past their window."""
+        with self._connection() as connection:
+            connection.execute(self._sql("DELETE FROM revoked_tokens WHERE expires_at < ?"), (int(now) - 60,))
+            connection.execute(self._sql("DELETE FROM login_failures WHERE at <= ?"), (now - failure_window,))
+            connection.execute(self._sql("DELETE FROM signups WHERE at <= ?"), (now - signup_window,))
+
+    def check(self) -> None:
+        """Raises :class:`StoreUnavailable` when the database cannot be read (the health check)."""
+        try:
+            self._one("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users LIMIT 1) AS one_user")
+        except self.driver_error as error:  # a missing table too: whatever it is, this host cannot serve
+            raise StoreUnavailable() from error
+
+    # -- copying (``python -m wsgi_auth db copy``) ---------------------------
+
+    def dump(self, table: str) -> list[dict]:
+        """Every row of one of ``schema.COPIED_TABLES``."""
+        assert table in COPIED_TABLES
+        return self._rows(f"SELECT * FROM {table}")
+
+    def has_users(self) -> bool:
+        return self._one("SELECT 1 AS one FROM users LIMIT 1") is not None
+
+    def load(self, tables: dict[str, list[dict]]) -> None:
+        """Insert the rows of each table (ids kept) in one transaction."""
+        with self._connection() as connection, self._transaction(connection):
+            for table in COPIED_TABLES:
+                for row in tables.get(table, []):
+                    marks = ", ".join("?" * len(row))
+                    connection.execute(self._sql(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"),
+                                       tuple(row.values()))  # fmt: skip
+            self._after_load(connection)
+
+    def _after_load(self, connection) -> None:
+        """After rows with explicit ids went in: nothing for sqlite; PostgreSQL moves its sequences."""
+
+
+def _iso(now: float | None) -> str:
+    moment = datetime.now(timezone.utc) if now is None else datetime.fromtimestamp(now, timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
