@@ -26,11 +26,12 @@ import socket
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from support import BackgroundHTTPServer, free_port  # noqa: F401  (free_port: for the tests)
 
 HERE = Path(__file__).resolve().parent
 CLIENT_ID = "wsgi-auth-test"
@@ -43,12 +44,6 @@ def unavailable(reason):
     if REQUIRED:
         pytest.fail(f"{reason} (and CI=true)", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class OpenIDProvider:
@@ -103,23 +98,11 @@ class OpenIDProvider:
                 self.process.wait()
 
 
-class _Server:
-    """A ThreadingHTTPServer on a free port, in a daemon thread."""
+class _Server(BackgroundHTTPServer):
+    """A test server on a free port whose handler can reach it as ``self.owner``."""
 
     def __init__(self, handler_class):
-        handler = type(handler_class.__name__, (handler_class,), {"owner": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://localhost:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(type(handler_class.__name__, (handler_class,), {"owner": self}))
 
 
 class _Handler(BaseHTTPRequestHandler):
