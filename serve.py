@@ -19,6 +19,7 @@ import time
 
 from wsgi_auth import ConfigError, create_app
 from wsgi_auth.config import database_label, load_settings
+from wsgi_auth.store import open_store
 
 # How long a connection may take to send a request's headers once it has started, and how long an
 # idle keep-alive connection is kept: slow clients cannot hold a connection open for ever.
@@ -102,7 +103,8 @@ def main(argv=None) -> int:
         os.environ["WSGI_AUTH_LOG_FORMAT"] = args.log_format  # the workers read their settings from here
     try:
         settings = load_settings()  # checked once here, so a mistake is one line before any worker starts
-    except ConfigError as error:
+        open_store(settings.database).close()  # reachable, and migrated once before the workers open it
+    except ConfigError as error:  # an unreachable database too (StoreUnreachableAtStart is one)
         print(f"wsgi_auth: {error}", file=sys.stderr)
         return 2
     try:

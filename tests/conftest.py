@@ -13,6 +13,7 @@ access log: ``settings`` with ``access_log``), never the factory.
 import io
 import os
 import sys
+import weakref
 
 import pytest
 
@@ -65,15 +66,17 @@ def make_app(settings):
     """``make_app(**overrides)``: an app with the test's settings, changed where told. The one factory."""
     from wsgi_auth import create_app
 
-    apps = []
+    apps = []  # weak: a test may check that an app nobody holds is collected
 
     def _make(**overrides):
-        apps.append(create_app(**{**settings, **overrides}))
-        return apps[-1]
+        app = create_app(**{**settings, **overrides})
+        apps.append(weakref.ref(app))
+        return app
 
     yield _make
-    for app in apps:  # a PostgreSQL pool holds connections and threads until closed
-        app.store.close()
+    for ref in apps:  # a PostgreSQL pool holds connections and threads until closed
+        if ref() is not None:
+            ref().store.close()
 
 
 @pytest.fixture

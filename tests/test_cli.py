@@ -9,6 +9,8 @@ import pytest
 
 from support import PASSWORD, SECRET_KEY, assert_user, login, new_client
 
+from wsgi_auth.config import database_label
+
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -179,7 +181,7 @@ def test_every_command_names_its_database_as_an_absolute_path(cli, tmp_path, arg
 def test_an_error_is_one_line_on_stderr_and_the_database_still_named(cli, settings):
     result = cli("user", "delete", "nobody")
     assert "nobody" in failed(result)
-    assert result.stdout.splitlines() == [f"database: {settings['database']}"]
+    assert result.stdout.splitlines() == [f"database: {database_label(settings['database'])}"]
 
 
 def test_database_option_before_or_after_the_command_from_another_directory(cli, app, tmp_path):
@@ -190,7 +192,7 @@ def test_database_option_before_or_after_the_command_from_another_directory(cli,
                  ("user", "--database", database, "add", "bob", "--name", "B"),
                  ("user", "add", "carol", "--name", "C", "--database", database)):
         result = ok(cli(*args, stdin=PASSWORD + "\n", cwd=elsewhere, extra_env={"WSGI_AUTH_DATABASE": "ignored.db"}))
-        assert database_line(result) == database
+        assert database_line(result) == database_label(database)
     assert not (elsewhere / "ignored.db").exists()
     for uid in ("alice", "bob", "carol"):
         login(new_client(app), uid, PASSWORD)
@@ -207,7 +209,7 @@ def test_relative_database_option_is_relative_to_the_working_directory(cli, tmp_
 def test_list_json_is_one_document_naming_the_database(cli, settings):
     add(cli, "alice")
     document = json.loads(ok(cli("user", "list", "--json")).stdout)
-    assert document["database"] == settings["database"]
+    assert document["database"] == database_label(settings["database"])
     assert [user["uid"] for user in document["users"]] == ["alice"]
 
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from helpers import PASSWORD, SECRET_KEY, login, new_client, signup
+from support import PASSWORD, SECRET_KEY, login, new_client, signup
 from support.postgres import PG_PASSWORD, free_port
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,7 +9,7 @@ import http.client
 import json
 import ssl
 
-from helpers import PASSWORD
+from support import PASSWORD
 from support.two_hosts import two_hosts  # noqa: F401  (fixture)
 class Browser:
     """HTTPS through nginx with one cookie jar (the self-signed certificate trusted, as a test may)."""

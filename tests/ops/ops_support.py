@@ -1,7 +1,7 @@
 """Support for the operations tests: the service as an operator runs it, in real processes over real HTTP
 (``support.Server``: serve.py and gunicorn on port 0, a database in the test's ``tmp_path``)."""
 
-from support import PASSWORD, new_client, run_cli, service_env
+from support import PASSWORD, db_rows, new_client, run_cli, service_env
 
 CLIENT_ADDRESS = "192.0.2.10"
 
@@ -22,4 +22,4 @@ def ops_client(app, **extra_environ):
 
 
 def rows(app, table: str) -> int:
-    return app.store.connect().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # table: ours, fixed
+    return db_rows(app, f"SELECT COUNT(*) FROM {table}")[0][0]  # table: ours, fixed

@@ -4,6 +4,8 @@ contract's error body when it cannot, and 200 again once it is back, without a r
 import shutil
 import sqlite3
 
+import pytest
+
 from support import PASSWORD
 
 from .ops_support import ops_client
@@ -17,6 +19,7 @@ def test_health_is_200_ok(make_app):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL the session's shared test database would lose the table
 def test_health_is_503_without_the_users_table(make_app):
     app = make_app()
     client = ops_client(app)

@@ -8,6 +8,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from support import PASSWORD, Server
 
 
@@ -69,6 +71,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
         assert status == 409, body
 
 
+@pytest.mark.sqlite_only
 def test_every_connection_syncs_fully_in_wal_mode(app):
     """A SIGKILL cannot lose what the OS already holds; a power cut can. That needs synchronous=FULL,
     which the kill test above cannot observe, so it is pinned here."""

@@ -12,6 +12,7 @@ import pytest
 import wsgi_auth.passwords
 
 from support import (
+    db_rows,
     LOGIN_FAILED,
     PASSWORD,
     X_ORIGIN,
@@ -63,13 +64,17 @@ def alice_token(client):
 
 def users_table(app):
     """Every row as stored, to prove an attack changed nothing."""
-    return app.store.connect().execute("SELECT * FROM users ORDER BY id").fetchall()
+    return db_rows(app, "SELECT * FROM users ORDER BY id")
 
 
 def assert_schema_intact(app):
-    names = {row[0] for row in app.store.connect().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app.store.dialect == "sqlite":
+        names = {row[0] for row in db_rows(app, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert db_rows(app, "PRAGMA integrity_check")[0][0] == "ok"
+    else:
+        names = {row[0] for row in db_rows(
+            app, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
     assert {"users", "revoked_tokens", "login_failures", "signups"} <= names
-    assert app.store.connect().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 # -- wrong JSON types, field by field ----------------------------------------------------

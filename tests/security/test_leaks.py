@@ -13,6 +13,7 @@ import pytest
 from wsgi_auth.routing import ANYONE, ROUTES, Router
 
 from support import (
+    db_rows,
     ALLOWED_ORIGINS,
     PASSWORD,
     SECRET_KEY,
@@ -30,7 +31,7 @@ SECRET_TEXT = "secret detail: /srv/app.py line 42 $2b$12$abcdefghijklmnopqrstuv"
 
 
 def password_hashes(app):
-    return [row[0] for row in app.store.connect().execute("SELECT password_hash FROM users")]
+    return [row[0] for row in db_rows(app, "SELECT password_hash FROM users")]
 
 
 def exercise(client, app):
@@ -210,7 +211,7 @@ def test_a_database_failure_mid_request_is_a_generic_500(app, client, monkeypatc
 
 def test_health_says_503_not_why(app, client, monkeypatch):
     def broken():
-        raise sqlite3.DatabaseError("file is not a database " + SECRET_TEXT)
+        raise app.store.driver_error("file is not a database " + SECRET_TEXT)
 
     monkeypatch.setattr(app.store, "check", broken)
     response = client.get("/api/health", expect_errors=True)

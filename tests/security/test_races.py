@@ -12,7 +12,7 @@ import pytest
 
 from wsgi_auth.hash_gate import HashGate
 
-from support import PASSWORD, X_ORIGIN, Server, assert_error, new_client, signup
+from support import PASSWORD, X_ORIGIN, Server, assert_error, db_rows, new_client, signup
 
 
 def run_together(count, function):
@@ -41,7 +41,7 @@ def test_twenty_concurrent_signups_of_one_uid_make_one_account(app):
     for status, response in results:
         if status == 409:
             assert_error(response, 409)
-    rows = app.store.connect().execute("SELECT uid FROM users WHERE uid = 'racer'").fetchall()
+    rows = db_rows(app, "SELECT uid FROM users WHERE uid = 'racer'")
     assert len(rows) == 1
     # and the winner's password is the one that works
     winner = next(r for s, r in results if s == 201).json["name"].split()[-1]
@@ -154,5 +154,5 @@ def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(make_app):
     # Each signup is counted in the same transaction as the check: exactly 5 more get through.
     assert statuses.count(201) == 5, statuses
     assert statuses.count(429) == 15, statuses
-    users = app.store.connect().execute("SELECT COUNT(*) FROM users").fetchone()[0]
+    users = db_rows(app, "SELECT COUNT(*) FROM users")[0][0]
     assert users == 100

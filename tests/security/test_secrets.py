@@ -13,6 +13,7 @@ import pytest
 from wsgi_auth import ConfigError, create_app
 
 from support import (
+    db_rows,
     OTHER_KEY,
     PASSWORD,
     REPO_DIR,
@@ -184,7 +185,7 @@ def test_passwords_are_stored_as_bcrypt_at_cost_12_by_default(tmp_path):
     client = new_client(app)
     signup(client, "alice")
     signup(client, "bob")
-    hashes = [row[0] for row in app.store.connect().execute("SELECT password_hash FROM users")]
+    hashes = [row[0] for row in db_rows(app, "SELECT password_hash FROM users")]
     assert all(h.startswith("$2b$12$") and len(h) == 60 for h in hashes), hashes
     assert hashes[0] != hashes[1]  # salted: one password, two hashes
     dump = "\n".join(app.store.connect().iterdump())

@@ -197,3 +197,9 @@ def raw_request(client, method, path, body=b"", content_type=None, headers=None,
         expect_errors=True,
         **({"content_type": content_type} if content_type is not None else {}),
     )
+
+
+def db_rows(app, sql: str, params=()) -> list[tuple]:
+    """A query on the app's own database, sqlite or PostgreSQL (``?`` placeholders), as a list of tuples:
+    what the tests read to prove what is stored."""
+    return [tuple(row.values()) for row in app.store._rows(sql, params)]

@@ -3,7 +3,7 @@ can send without a preflight, every state-changing endpoint, and a snapshot of w
 
 import json
 
-from .api import cookie, cors_headers
+from .api import cookie, cors_headers, db_rows
 from .constants import PASSWORD
 
 FOREIGN_ORIGINS = [
@@ -32,9 +32,9 @@ SIMPLE_CONTENT_TYPES = [
 ]
 
 def state(app):
-    rows = app.store.connect().execute("SELECT uid, name, email, role, password_hash, token_version FROM users")
-    revoked = app.store.connect().execute("SELECT COUNT(*) FROM revoked_tokens").fetchone()[0]
-    return sorted(rows.fetchall()), revoked
+    rows = db_rows(app, "SELECT uid, name, email, role, password_hash, token_version FROM users")
+    revoked = db_rows(app, "SELECT COUNT(*) FROM revoked_tokens")[0][0]
+    return sorted(rows), revoked
 
 
 def endpoints(victim):

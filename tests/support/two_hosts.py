@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SECRET_KEY
+from support import SECRET_KEY
 from support.postgres import REQUIRE, free_port
 
 REPO_DIR = Path(__file__).resolve().parent.parent.parent
