@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import SECRET, Server, WRK, free_port, load, login, make_environ, make_ours, signup, time_requests
+from bench.common import SECRET, login, make_environ, make_ours, signup, time_requests
+from bench.servers import WRK, Server, free_port, load
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

@@ -4,18 +4,13 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
 
 from bench.common import ORIGIN, ROOT
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import server as shared
+from tests.support.server import free_port  # noqa: F401  (bench.over_http takes it from here)
 
 
 def rss_mib(pid):
@@ -26,47 +21,13 @@ def rss_mib(pid):
     return None
 
 
-class Server:
-    """A server subprocess on 127.0.0.1; ``with Server(...) as server:`` waits until it answers, then stops it."""
+class Server(shared.Server):
+    """The tests' server class on 127.0.0.1 and a fixed port, output to /dev/null (no access log on disk),
+    started when it takes a TCP connect (the Flask and hello apps have no /api/health); ``cookie`` signs in."""
 
-    def __init__(self, argv, env, port, cookie, timeout=30):
-        self.argv, self.env, self.port, self.cookie, self.timeout = argv, env, port, cookie, timeout
-        self.process = None
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # the access log goes to /dev/null
-        )
-        deadline = time.monotonic() + self.timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{' '.join(self.argv)} exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{' '.join(self.argv)} did not listen on {self.port}")
-                time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    @property
-    def pid(self):
-        return self.process.pid
+    def __init__(self, argv, env, port, cookie):
+        super().__init__(argv, workdir=ROOT, env=env, port=port, name="bench", health=None, quiet=True)
+        self.cookie = cookie
 
     def get_id(self, connection=None):
         own = connection or http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

@@ -45,3 +45,23 @@ def test_each_stack_answers_the_signed_in_user(tmp_path):
         status, _headers, body = common.call(app, common.make_environ("GET", "/api/id", cookie=cookie))
         assert status == 200, (setup.__name__, body)
         assert json.loads(body)["uid"] == "toby"
+
+
+def test_bench_server_waits_for_a_connect_on_an_app_without_health_and_writes_nothing(tmp_path):
+    """bench's servers are the tests' ``Server``: fixed port, TCP-connect wait, output to /dev/null."""
+    from bench import servers
+
+    port = servers.free_port()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    with servers.Server(argv, None, port, cookie="") as server:
+        assert server.get_id() == 404  # up and answering; http.server has no /api/id nor /api/health
+        assert server.pid == server.process.pid
+    assert server.process.returncode is not None
+    assert not list(servers.ROOT.glob("bench.std*")) and not list(tmp_path.iterdir())
+
+
+def test_a_quiet_server_needs_a_fixed_port(tmp_path):
+    from tests.support.server import Server
+
+    with pytest.raises(ValueError, match="fixed port"):
+        Server([sys.executable, "-c", "pass"], workdir=tmp_path, port=0, quiet=True)

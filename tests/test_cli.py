@@ -271,3 +271,23 @@ def test_ctrl_d_at_the_password_prompt_is_one_line_and_non_zero(cli, tmp_path, s
     assert stderr.splitlines() == ["error: no password given"], stderr
     assert "Traceback" not in shown + stdout + stderr
     assert "alice" not in ok(cli("user", "list")).stdout
+
+
+def test_user_reset_link_prints_a_one_time_link(cli, app):
+    add(cli, "alice")
+    result = ok(cli("user", "reset-link", "ALICE", extra_env={"WSGI_AUTH_PUBLIC_URL": "https://auth.example.test"}))
+    url = result.stdout.strip().splitlines()[-1]
+    assert url.startswith("https://auth.example.test/reset.html#token=")
+    client = new_client(app)
+    body = {"token": url.split("#token=")[1], "password": "a brand new pw"}
+    assert client.post_json("/api/password-reset/confirm", body).status_int == 200
+    login(client, "alice", "a brand new pw")
+    assert client.post_json("/api/password-reset/confirm", body, expect_errors=True).status_int == 400
+
+
+def test_user_reset_link_for_nobody_fails_in_one_line(cli):
+    assert failed(cli("user", "reset-link", "nobody")) == "error: no user nobody"
+
+
+def test_the_cli_refuses_common_passwords(cli):
+    assert failed(cli("user", "add", "carol", "--name", "C", stdin="Password1\n")) == "error: password is too common"

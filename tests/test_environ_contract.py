@@ -22,7 +22,7 @@ def test_every_key_a_layer_sets_is_a_string_and_named_in_http(app, client):
     cookie = login(client, "alice").headers["Set-Cookie"].split(";")[0]
     environ, headers = run(app, "/api/id", Cookie=cookie, **{"X-Request-ID": "req-1"})
     ours = {key for key in environ if not isinstance(key, str) or key.startswith("wsgi_auth.")}
-    assert ours == {http.USER, http.CLAIMS, http.TOKEN_STATE, http.LOG_UID, http.REQUEST_ID}
+    assert ours == {http.USER, http.CLAIMS, http.SESSION, http.TOKEN_STATE, http.LOG_UID, http.REQUEST_ID}
     request = http.Request(environ)
     assert request.request_id == headers["X-Request-ID"] == "req-1"
     assert request.user["uid"] == request.log_uid == "alice"

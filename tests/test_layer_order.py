@@ -19,7 +19,7 @@ def build(app, order):
     """The app's own router under the given layers, ``order`` innermost first."""
     policy = OriginPolicy(app.settings.allowed_origins)
     wrap = {
-        "auth": lambda inner: TokenAuthMiddleware(inner, app.store, app.settings),
+        "auth": lambda inner: TokenAuthMiddleware(inner, app, app.settings),
         "static": lambda inner: StaticFiles(inner, app.settings.public_dir),
         "csrf": lambda inner: CSRFMiddleware(inner, policy),
         "errors": ErrorMiddleware,

@@ -38,12 +38,15 @@ def test_rows_are_named_and_uids_ignore_case(store):
     assert store.create_user("toby", "Other", None, HASH, 0) is None
     found = store.credentials("TOBY")
     assert (found.user, found.password_hash, found.token_version) == (user, HASH, 0)
-    check = store.user_for_token(user["id"], "some-jti")
-    assert (check.user, check.token_version, check.revoked) == (user, 0, False)
+    assert store.user_for_token(user["id"], "some-sid") is None  # no such session
+    store.create_session("some-sid", user["id"], 1_700_000_000, 1_700_003_600, "a browser", "127.0.0.1")
+    check = store.user_for_token(user["id"], "some-sid")
+    assert (check.user, check.token_version, check.session_created_at, check.session_expires_at) == (
+        user, 0, 1_700_000_000, 1_700_003_600)
     store.revoke("some-jti", 2_000_000_000)
     store.revoke("some-jti", 2_000_000_000)  # twice is fine
-    assert store.user_for_token(user["id"], "some-jti").revoked is True
     assert store.set_password(user["id"], HASH) == 1
+    assert store.user_for_token(user["id"], "some-sid") is None  # a password change ends the other sessions
     assert store.update_user("TOBY", {"role": "Admin"})["role"] == "Admin"
     assert store.list_users(10, 0) == ([{**user, "role": "Admin"}], 1)
     assert store.delete_user("toBY") is True and store.user("toby") is None
@@ -145,16 +148,18 @@ def test_db_copy_sqlite_to_postgresql_and_back_keeps_accounts_and_live_state(mak
     client = new_client(app)
     signup(client, "toby")
     signup(client, "ann")
-    login(client, "ann")
-    client.delete("/api/authenticate", headers={"X-Origin": "client"})  # a revocation
+    login(client, "ann")  # a live session
     client.post_json("/api/authenticate", {"uid": "toby", "password": "wrong password!"}, status=401)
     result = _cli("db", "copy", source, postgres_database)
     assert result.returncode == 0, result.stderr
-    assert "2 users, 1 revoked_tokens, 1 login_failures, 2 signups" in result.stdout
+    assert "2 users, 0 revoked_tokens, 1 login_failures, 2 signups, 1 sessions" in result.stdout
     assert PG_PASSWORD not in result.stdout + result.stderr and "***" in result.stdout
 
     copied = make_app(database=postgres_database)
     login(new_client(copied), "toby")
+    token = client.cookies["jwt_python_flask"]
+    ann = new_client(copied).get("/api/id", headers={"Cookie": f"jwt_python_flask={token}"})
+    assert ann.json["uid"] == "ann"  # the session came along
     assert new_client(copied).post_json("/api/user", {"uid": "new", "name": "N", "password": PASSWORD}).json["id"] == 3
 
     refused = _cli("db", "copy", source, postgres_database)

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import oauth, passwords
 from .config import ConfigError, Settings, load_settings
 from .hash_gate import HashGate
+from .mail import Mailer
 from .middleware.access_log import AccessLogMiddleware
 from .middleware.authentication import TokenAuthMiddleware
 from .middleware.cors import CORSMiddleware, OriginPolicy
@@ -33,6 +34,7 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
+        self.mailer = Mailer(settings.smtp) if settings.smtp else None  # reset emails, sent in the background
         self.oauth = oauth.configured(settings)  # Sign in with GitHub / OpenID Connect: provider id -> provider
         self.hash_gate = HashGate()  # bcrypt hashes at once in this process; see hash_gate.py
         # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),
@@ -44,7 +46,7 @@ class App:
 
         # The order a request meets them, outermost first.
         app = Router(self)                                     # method + path -> handler, 401/403 by route
-        app = TokenAuthMiddleware(app, self.store, settings)   # cookie -> JWT -> current user (token_required)
+        app = TokenAuthMiddleware(app, self, settings)         # cookie -> JWT -> session -> current user
         app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
         app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
         app = ErrorMiddleware(app)                             # anything that escapes -> logged, JSON 500

@@ -15,7 +15,12 @@ import sys
 from . import passwords, validation
 from .config import ConfigError, database_label, load_settings
 from .errors import HTTPError
+from .handlers.reset import new_link
+from .http import iso_time
 from .store import COPIED_TABLES, Store, StoreUnavailable
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
 
 
 class CommandError(Exception):
@@ -29,8 +34,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (try: {self.prog} --help)\n")
 
 
-def read_password(prompt: str = "Password: ") -> str:
-    """From stdin when it is not a terminal (scripts, pipes), else prompted twice."""
+def read_password(uid: str, prompt: str = "Password: ") -> str:
+    """From stdin when it is not a terminal (scripts, pipes), else prompted twice; a new password, so
+    neither a common one nor one containing the uid (as at signup)."""
     if not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -42,7 +48,7 @@ def read_password(prompt: str = "Password: ") -> str:
         if repeated != password:
             raise CommandError("the two passwords differ")
     try:
-        return validation.password({"password": password})
+        return validation.new_password({"password": password}, uid)
     except HTTPError as error:
         raise CommandError(error.message) from None
 
@@ -59,7 +65,7 @@ def cmd_add(store: Store, settings, args) -> str:
     name = checked(validation.name, "name", args.name)
     email = checked(validation.email, "email", args.email)
     role = checked(validation.role, "role", args.role)
-    password = read_password()
+    password = read_password(uid)
     user = store.create_user(uid, name, email, passwords.hash_password(password, settings.bcrypt_rounds), settings.clock(), role)
     if user is None:
         raise CommandError(f"uid {uid} is already taken")
@@ -86,9 +92,19 @@ def cmd_set_password(store: Store, settings, args) -> str:
     user = store.user(args.uid)
     if user is None:
         raise CommandError(f"no user {args.uid}")
-    password = read_password("New password: ")
+    password = read_password(user["uid"], "New password: ")
     store.set_password(user["id"], passwords.hash_password(password, settings.bcrypt_rounds))
     return f"password of {user['uid']} changed; every token issued before is revoked"
+
+
+def cmd_reset_link(store: Store, settings, args) -> str:
+    user = store.user(args.uid)
+    if user is None:
+        raise CommandError(f"no user {args.uid}")
+    now = settings.clock()
+    url, token_hash, expires_at = new_link(settings.public_url or DEFAULT_PUBLIC_URL, now, settings.reset_ttl)
+    store.store_reset_link(user["id"], token_hash, expires_at, now)
+    return f"one-time reset link for {user['uid']}, until {iso_time(expires_at)} (any older one no longer works):\n{url}"
 
 
 def cmd_delete(store: Store, settings, args) -> str:
@@ -125,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     user = groups.add_parser(
         "user", help="manage users", description="Manage users in the service's database.", parents=[database]
     )
-    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,delete}")
+    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,reset-link,delete}")
     add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)", parents=[database])
     add.add_argument("uid")
     add.add_argument("--name", required=True)
@@ -147,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_password.add_argument("uid")
     set_password.set_defaults(run=cmd_set_password)
+
+    reset_link = commands.add_parser("reset-link", help="print a one-time password reset link for a user",
+                                     parents=[database])  # fmt: skip
+    reset_link.add_argument("uid")
+    reset_link.set_defaults(run=cmd_reset_link)
 
     delete = commands.add_parser("delete", help="delete a user", parents=[database])
     delete.add_argument("uid")

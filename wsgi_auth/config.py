@@ -6,12 +6,15 @@ clear message instead of surfacing as a 500 on the first request.
 
 import dataclasses
 import os
+import re
 import secrets
 import sys
 import time
 import urllib.parse
 from pathlib import Path
 from typing import Callable, TextIO
+
+from .mail import SMTPServer, parse_smtp_url
 
 ENV_PREFIX = "WSGI_AUTH_"
 MIN_KEY_BYTES = 32
@@ -45,6 +48,12 @@ class Settings:
     log_format: str
     clock: Callable[[], float]
     public_dir: str
+    # Sessions and password reset (docs/SESSIONS.md)
+    session_max_age: int
+    public_url: str | None  # base of the links we send; None: the request's own origin
+    smtp: SMTPServer | None  # None: no reset by email
+    mail_from: str
+    reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
 
     @property
@@ -160,6 +169,31 @@ def _access_log(value) -> TextIO | None:
     return sys.stderr if _bool("access_log", value) else None
 
 
+def _public_url(value) -> str | None:
+    if value in (None, ""):
+        return None
+    url = urllib.parse.urlsplit(str(value).strip())
+    if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment or "@" in url.netloc:
+        raise ConfigError(f"{ENV_PREFIX}PUBLIC_URL must be a URL like https://auth.example.com, not {value!r}")
+    return urllib.parse.urlunsplit((url.scheme, url.netloc.lower(), url.path.rstrip("/"), "", ""))
+
+
+def _mail(overrides: dict) -> dict:
+    """The public URL, the SMTP server and the sender: the settings of reset links and emails."""
+    public_url = _public_url(_env("public_url", overrides, None))
+    raw_smtp = _env("smtp_url", overrides, None)
+    try:
+        smtp = None if raw_smtp in (None, "") else parse_smtp_url(str(raw_smtp))
+    except ValueError as error:
+        raise ConfigError(f"{ENV_PREFIX}SMTP_URL {error}") from None  # never the URL: it may hold a password
+    if smtp is not None and public_url is None:
+        # A link in an email must not be built from the request's Host header, which the requester chooses.
+        raise ConfigError(f"{ENV_PREFIX}SMTP_URL needs {ENV_PREFIX}PUBLIC_URL: the base URL of the links it sends")
+    host = urllib.parse.urlsplit(public_url).hostname if public_url else "localhost"
+    mail_from = str(_env("mail_from", overrides, f"wsgi_auth@{host}")).strip()
+    if not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+", mail_from, re.ASCII):
+        raise ConfigError(f"{ENV_PREFIX}MAIL_FROM must be an address like wsgi_auth@example.com, not {mail_from!r}")
+    return {"public_url": public_url, "smtp": smtp, "mail_from": mail_from}
 @dataclasses.dataclass(frozen=True)
 class OAuthSettings:
     github_client_id: str | None = None
@@ -229,6 +263,9 @@ def load_settings(**overrides) -> Settings:
         log_format=log_format,
         clock=clock,
         public_dir=str(_env("public_dir", overrides, PUBLIC_DIR)),
+        session_max_age=_int("session_max_age", _env("session_max_age", overrides, 43200), 60, 366 * 24 * 3600),
+        reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
+        **_mail(overrides),
         oauth=_oauth_settings(overrides),
     )
     if overrides:

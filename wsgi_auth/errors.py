@@ -18,6 +18,7 @@ REASONS = {
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Internal server error",
+    501: "Not implemented",
     503: "Service unavailable",
 }
 

@@ -7,6 +7,7 @@ list of headers and the body bytes.
 """
 
 import json
+from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
@@ -18,6 +19,7 @@ from .errors import HTTPError
 # Read them through the Request properties below.
 USER = "wsgi_auth.user"  # the signed-in user, or None (set by the authentication layer)
 CLAIMS = "wsgi_auth.claims"  # the decoded claims of the token that signed the request in
+SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenCheck (sessions.py)
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
 LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
 REQUEST_ID = "wsgi_auth.request_id"  # this request's id, also sent as X-Request-ID
@@ -58,6 +60,11 @@ class Request:
         return self.environ.get(CLAIMS)
 
     @property
+    def session(self):
+        """The live session of that token: ``TokenCheck(user, token_version, session_created_at, ...)``."""
+        return self.environ.get(SESSION)
+
+    @property
     def token_state(self) -> str | None:
         """``"missing"`` when the request carried no token cookie, else ``"invalid"``: read it when ``user`` is None."""
         return self.environ.get(TOKEN_STATE)
@@ -84,6 +91,11 @@ class Request:
         if self._query is None:
             self._query = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True))
         return self._query
+
+
+def iso_time(seconds: float) -> str:
+    """A time as the API shows it: ISO 8601 in UTC, to the second, ``2026-01-31T12:00:00Z``."""
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def own_origin(environ: dict) -> str:

@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, oauth, users
+from .handlers import auth, meta, oauth, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -28,6 +28,13 @@ ROUTES = [
     ("GET",    "/api/users",         users.list_,       ADMIN),
     ("PUT",    "/api/users/<uid>",   users.update,      ADMIN),
     ("DELETE", "/api/users/<uid>",   users.delete,      ADMIN),
+    ("DELETE", "/api/users/<uid>/sessions",       sessions.end_users,     ADMIN),
+    ("POST",   "/api/users/<uid>/password-reset", reset.admin_link,       ADMIN),
+    ("GET",    "/api/sessions",                   sessions.list_,         SIGNED_IN),
+    ("DELETE", "/api/sessions/<id>",              sessions.end_one,       SIGNED_IN),
+    ("DELETE", "/api/sessions",                   sessions.end_others,    SIGNED_IN),
+    ("POST",   "/api/password-reset",             reset.request_by_email, ANYONE),
+    ("POST",   "/api/password-reset/confirm",     reset.confirm,          ANYONE),
     ("GET",    "/api/health",        meta.health,       ANYONE),
     ("GET",    "/api/openapi.json",  meta.openapi,      ANYONE),
     ("GET",    "/api/oauth/providers",            oauth.providers,  ANYONE),

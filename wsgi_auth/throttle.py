@@ -1,4 +1,4 @@
-"""Login and signup throttling, counted in the database so every worker sees the same counts.
+"""Login, signup and reset-request throttling, counted in the database so every worker sees the same counts.
 
 A failure is a 401 at login (or a wrong ``current_password``). The window
 slides: ``Retry-After`` says when the oldest counted failure leaves it. Each
@@ -15,6 +15,9 @@ MAX_FAILURES_PER_UID = 5
 MAX_FAILURES_PER_ADDRESS = 50
 SIGNUP_WINDOW = 60 * 60
 MAX_SIGNUPS_PER_ADDRESS = 100
+RESET_WINDOW = 60 * 60
+MAX_RESETS_PER_UID = 3  # emails asked for one uid, whether or not it has an account
+MAX_RESETS_PER_ADDRESS = 20
 PURGE_INTERVAL = 60  # seconds between two purges by one process
 
 
@@ -40,6 +43,7 @@ class Throttle:
             return
         self.next_purge = now + PURGE_INTERVAL
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
+        self.store.purge_sessions_and_links(now, RESET_WINDOW)
 
     def attempt_login(self, uid_key: str | None, address: str) -> None:
         """429 when this uid or this address has failed too often lately (even the right password
@@ -66,4 +70,17 @@ class Throttle:
         refused = self.store.reserve_signup(address, now, now - SIGNUP_WINDOW, MAX_SIGNUPS_PER_ADDRESS)
         if refused is not None:
             _refuse("Too many signups from this address; try again in {wait} seconds", refused[1], SIGNUP_WINDOW, now)
+        self.housekeeping()
+
+    def attempt_reset(self, uid_key: str, address: str, link: tuple | None) -> None:
+        """429 after 3 reset requests for this uid or 20 from this address in an hour, counted whether or
+        not the uid has an account; otherwise this one is counted, and ``link`` (when the account has an
+        email address) stored in the same transaction: the same work for every uid."""
+        now = self.clock()
+        limits = (MAX_RESETS_PER_UID, MAX_RESETS_PER_ADDRESS)
+        refused = self.store.reserve_reset_request(uid_key, address, now, now - RESET_WINDOW, limits, link)
+        if refused is not None:
+            kind, oldest = refused
+            where = "for this user id" if kind == "uid" else "from this address"
+            _refuse(f"Too many reset requests {where}; try again in {{wait}} seconds", oldest, RESET_WINDOW, now)
         self.housekeeping()

@@ -18,7 +18,7 @@ from types import MappingProxyType
 import jwt
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ("_uid", "sub", "ver", "iat", "exp", "jti")
+REQUIRED_CLAIMS = ("_uid", "sub", "ver", "iat", "exp", "jti", "sid")
 LEEWAY = 10  # seconds of clock difference forgiven between hosts
 MAX_TOKEN_LENGTH = 4096
 MISSING_TOKEN = "Authentication token is missing"  # the 401 messages of API.md
@@ -31,16 +31,19 @@ class InvalidToken(Exception):
     """Anything wrong with a token: it signs nobody in (401)."""
 
 
-def issue(user: dict, token_version: int, key: bytes, ttl: int, now: float) -> tuple[str, dict]:
-    """A signed token for this account, and its claims."""
+def issue(user: dict, token_version: int, key: bytes, ttl: int, now: float, *, sid: str,
+          expires_at: int | None = None) -> tuple[str, dict]:  # fmt: skip
+    """A signed token for this account's session ``sid``, and its claims; it expires ``ttl`` seconds
+    from now, or at ``expires_at`` when that is given (a session's maximum age)."""
     issued_at = int(now)
     claims = {
         "_uid": user["uid"],  # the lesson's payload
         "sub": str(user["id"]),  # the account: a later account that reuses the uid is another sub
         "ver": token_version,  # bumped on password change: every older token stops working
         "iat": issued_at,
-        "exp": issued_at + ttl,
-        "jti": secrets.token_urlsafe(16),  # this token's own id, for logout
+        "exp": issued_at + ttl if expires_at is None else expires_at,
+        "jti": secrets.token_urlsafe(16),  # this token's own id
+        "sid": sid,  # the session it belongs to (sessions.py): ended there, it signs nobody in
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM), claims
 
@@ -81,12 +84,12 @@ def read_signed_claims(token: str, keys: tuple[bytes, ...]) -> dict:
     if header != HEADER or not payload or not SIGNATURE.match(signature):
         raise InvalidToken("malformed or not HS256")
     claims = _decode(token, keys)
-    uid, sub, version, iat, exp, jti = (claims[name] for name in REQUIRED_CLAIMS)
+    uid, sub, version, iat, exp, jti, sid = (claims[name] for name in REQUIRED_CLAIMS)
     nbf = claims.get("nbf", 0)
     if not (
         type(uid) is str and type(sub) is str and sub.isdigit() and sub.isascii() and len(sub) < 19
         and type(version) is int and type(iat) is int and type(exp) is int and type(nbf) is int
-        and type(jti) is str and 0 < len(jti) <= 64
+        and type(jti) is str and 0 < len(jti) <= 64 and type(sid) is str and 0 < len(sid) <= 64
     ):  # fmt: skip
         raise InvalidToken("a claim has the wrong type")
     return claims

@@ -4,6 +4,7 @@ import re
 
 from .access import ROLES
 from .errors import HTTPError
+from .password_policy import refusal
 from .passwords import MAX_LENGTH, MIN_LENGTH
 
 # A GitHub-style login: 1 to 39 ASCII letters and digits, single hyphens inside.
@@ -44,6 +45,16 @@ def password(body: dict, field: str = "password") -> str:
     value = body.get(field)
     if not isinstance(value, str) or not MIN_LENGTH <= len(value) <= MAX_LENGTH or not _encodable(value):
         raise HTTPError(400, f"{field} must be a string of {MIN_LENGTH} to {MAX_LENGTH} characters")
+    return value
+
+
+def new_password(body: dict, uid: str, field: str = "password") -> str:
+    """A password being set (signup, change, reset): the rules above, and not a common one nor one
+    containing the uid (password_policy.py). Existing passwords are never checked against these."""
+    value = password(body, field)
+    problem = refusal(value, uid)
+    if problem is not None:
+        raise HTTPError(400, problem)
     return value
 
 

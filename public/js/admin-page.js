@@ -2,11 +2,13 @@
 //   GET    /api/users?page=&per_page=   the table, one page at a time
 //   PUT    /api/users/<uid> {"role"}    the role select of a row
 //   DELETE /api/users/<uid>             the Delete button of a row (after a confirm())
+//   and "End sessions" / "Reset link" (admin-account-actions.js)
 // 401 -> login page; 403 -> the "Admins only" notice. The service decides; this page only shows.
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, leaveIfSignedOut } from './api.js';
 import './logout.js';
+import { accountActions } from './admin-account-actions.js';
 
 const ROLES = ['User', 'Admin'];
 
@@ -115,7 +117,7 @@ function row(user) {
     button.disabled = self;
     button.addEventListener('click', () => remove(user.uid, button));
     const actionCell = document.createElement('td');
-    actionCell.append(button);
+    actionCell.append(...accountActions(user, self, say), button);
 
     tr.append(uid, cell(user.name), cell(user.email), roleCell, cell(shortDate(user.created_at)), actionCell);
     return tr;

@@ -41,7 +41,7 @@ def test_twenty_concurrent_signups_of_one_uid_make_one_account(app):
     for status, response in results:
         if status == 409:
             assert_error(response, 409)
-    rows = db_rows(app, "SELECT uid FROM users WHERE uid = 'racer'")
+    rows = db_rows(app, "SELECT uid FROM users WHERE lower(uid) = 'racer'")
     assert len(rows) == 1
     # and the winner's password is the one that works
     winner = next(r for s, r in results if s == 201).json["name"].split()[-1]

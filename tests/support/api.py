@@ -8,8 +8,6 @@ import json
 import re
 import time
 
-import webtest
-
 from .constants import (
     COOKIE_NAME, ERROR_KEYS, OWN_ENVIRON, OWN_ORIGIN, PASSWORD, REASONS, USER_KEYS, X_ORIGIN,
 )
@@ -35,6 +33,8 @@ class FakeClock:
 
 def new_client(app, **extra_environ):
     """A WebTest client that looks like a browser on the app's own https origin."""
+    import webtest  # here, so that ``tests.support.server`` (and the benchmark) import without WebTest
+
     return webtest.TestApp(app, extra_environ={**OWN_ENVIRON, **extra_environ})
 
 

@@ -32,6 +32,7 @@ REASONS = {
     415: "Unsupported media type",
     429: "Too many requests",
     500: "Internal server error",
+    501: "Not implemented",
     503: "Service unavailable",
 }
 CSRF_REFUSED = "Cross-site request refused"

@@ -18,13 +18,14 @@ file itself is marked ``@pytest.mark.sqlite_only``.
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from .server import free_port
 
 PG_BIN = Path(os.environ.get("WSGI_AUTH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "postgres"
@@ -37,12 +38,6 @@ def _missing(reason: str):
     if REQUIRE:
         pytest.fail(f"{reason} (and CI=true)", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(*command, **kwargs):

@@ -2,8 +2,9 @@
 
 ``Server`` runs ``serve.py`` (``Server.serve_py``) or any other command (gunicorn, ...),
 on a given port or on port 0 (the kernel picks one; the server's first line says which),
-waits until ``/api/health`` answers, talks HTTP to it, and stops it with SIGTERM.
-Output goes to files in the work directory, so no pipe can fill up.
+waits until ``/api/health`` answers (or, for an app without it, until the port takes a connection),
+talks HTTP to it, and stops it with SIGTERM.
+Output goes to files in the work directory, so no pipe can fill up, or to /dev/null (``quiet=True``).
 
 Standard library only: importable without pytest, e.g. ``from tests.support.server import Server``
 from the repository root.
@@ -111,10 +112,14 @@ class Response:
 
 class Server:
     """A server in a subprocess. ``port=0`` means "read the port from the line matching ``listening``"
-    (in stdout, or stderr when ``log="stderr"``); ``health=None`` skips waiting for ``/api/health``."""
+    (in stdout, or stderr when ``log="stderr"``); ``health=None`` waits for a TCP connect instead of
+    ``/api/health``; ``quiet=True`` sends all output to /dev/null (a benchmark's access log), on a fixed port.
+    ``with Server(...) as server:`` starts it and stops it."""
 
     def __init__(self, argv, *, workdir, env=None, port=0, listening=SERVE_PY_LISTENING, log="stdout",
-                 name="server", host="127.0.0.1", url_host=None, health="/api/health"):  # fmt: skip
+                 name="server", host="127.0.0.1", url_host=None, health="/api/health", quiet=False):  # fmt: skip
+        if quiet and not port:
+            raise ValueError("quiet=True discards the line that names the port: give a fixed port")
         self.argv = list(argv)
         self.workdir = Path(workdir)
         self.env = dict(os.environ if env is None else env)
@@ -125,6 +130,7 @@ class Server:
         self.host = host
         self.url_host = url_host or host
         self.health = health
+        self.quiet = quiet
         self.stdout_path = self.workdir / f"{name}.stdout"
         self.stderr_path = self.workdir / f"{name}.stderr"
         self.process = None
@@ -140,6 +146,10 @@ class Server:
     def url(self) -> str:
         return f"http://{self.url_host}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def stdout(self) -> str:
         return self.stdout_path.read_text("utf-8", "replace") if self.stdout_path.exists() else ""
 
@@ -151,9 +161,13 @@ class Server:
         self.port = self.requested_port or None
         already = (self.stdout_path if self.log == "stdout" else self.stderr_path)
         offset = len(already.read_text("utf-8", "replace")) if already.exists() else 0  # a restart appends
-        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
-            self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.workdir, stdout=out, stderr=err,
-                                            stdin=subprocess.DEVNULL)  # fmt: skip
+        if self.quiet:
+            self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.workdir, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
+        else:
+            with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+                self.process = subprocess.Popen(self.argv, env=self.env, cwd=self.workdir, stdout=out, stderr=err,
+                                                stdin=subprocess.DEVNULL)  # fmt: skip
         deadline = time.monotonic() + timeout
         while self.port is None and time.monotonic() < deadline:
             self._check_alive()
@@ -164,10 +178,11 @@ class Server:
                 time.sleep(0.05)
         while self.port is not None and time.monotonic() < deadline:
             self._check_alive()
-            if self.health is None:
-                return self
             try:
-                if self.request("GET", self.health, timeout=5).status == 200:
+                if self.health is None:
+                    with socket.create_connection((self.host, self.port), timeout=0.5):
+                        return self
+                elif self.request("GET", self.health, timeout=5).status == 200:
                     return self
             except OSError:
                 pass

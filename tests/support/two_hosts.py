@@ -7,18 +7,13 @@ Without nginx or openssl it skips with the reason (fails with ``CI=true``).
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from support import SECRET_KEY
-from support.postgres import REQUIRE, free_port
+from support.postgres import REQUIRE
+from support.server import Server, free_port
 
-REPO_DIR = Path(__file__).resolve().parent.parent.parent
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 
 # The configuration OPERATIONS.md shows, on loopback ports.
@@ -55,19 +50,6 @@ http {{
 """
 
 
-def _wait_for_port(port, process, what):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on {port}")
-
-
 @pytest.fixture
 def two_hosts(tmp_path, postgres_database):
     if NGINX is None or shutil.which("openssl") is None:
@@ -75,21 +57,17 @@ def two_hosts(tmp_path, postgres_database):
         if REQUIRE:
             pytest.fail(reason + " (and CI=true)", pytrace=False)
         pytest.skip(reason)
-    processes, logs = [], {}
+    servers, logs = [], {}
     ports = {"a": free_port(), "b": free_port()}
     try:
         for name, port in ports.items():
             home = tmp_path / f"host-{name}"
             home.mkdir()
-            env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
-            env.update(WSGI_AUTH_DATABASE=postgres_database, WSGI_AUTH_SECRET_KEY=SECRET_KEY, WSGI_AUTH_BCRYPT_ROUNDS="4",
-                       WSGI_AUTH_TRUSTED_PROXIES="1", PYTHONPATH=str(REPO_DIR), PYTHONUNBUFFERED="1")  # fmt: skip
-            logs[name] = home / "stderr.log"
-            process = subprocess.Popen([sys.executable, str(REPO_DIR / "serve.py"), "--host", "127.0.0.1", "--port",
-                                        str(port)], cwd=home, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=open(logs[name], "wb"))  # fmt: skip
-            processes.append(process)
-            _wait_for_port(port, process, f"serve.py {name}")
+            server = Server.serve_py(home, "--host", "127.0.0.1", port=port, name=name, database=postgres_database,
+                                     trusted_proxies="1")  # fmt: skip
+            servers.append(server)
+            logs[name] = server.stderr_path
+            server.start()
         nginx_dir = tmp_path / "nginx"
         (nginx_dir / "tmp").mkdir(parents=True)
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -98,17 +76,11 @@ def two_hosts(tmp_path, postgres_database):
         port = free_port()
         (nginx_dir / "nginx.conf").write_text(NGINX_CONF.format(dir=nginx_dir, port=port, port_a=ports["a"],
                                                                 port_b=ports["b"]))  # fmt: skip
-        nginx = subprocess.Popen([NGINX, "-c", str(nginx_dir / "nginx.conf"), "-p", str(nginx_dir), "-g", "daemon off;"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-        processes.append(nginx)
-        _wait_for_port(port, nginx, "nginx")
+        nginx = Server([NGINX, "-c", str(nginx_dir / "nginx.conf"), "-p", str(nginx_dir), "-g", "daemon off;"],
+                       workdir=nginx_dir, port=port, name="nginx", health=None)  # fmt: skip
+        servers.append(nginx)
+        nginx.start()
         yield {"port": port, "logs": logs, "database": postgres_database}
     finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
+        for server in reversed(servers):
+            server.stop()

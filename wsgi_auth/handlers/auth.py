@@ -51,10 +51,8 @@ def login(request: Request, app) -> Response:
 
 
 def logout(request: Request, app) -> Response:
-    """Revoke this token server-side (its ``jti``) and clear the cookie."""
-    claims = request.claims
-    app.store.revoke(claims["jti"], claims["exp"])
-    app.throttle.housekeeping()  # revoked rows go once their token has expired anyway
+    """End this session server-side (its token, and any copy of it, stops working) and clear the cookie."""
     response = Response.json({"message": f"Signed out {request.user['uid']}", "data": None})
-    sessions.end(app, response)  # same name, Path, Secure, SameSite: the browser drops it
+    sessions.end(app, response, request)  # same name, Path, Secure, SameSite: the browser drops it
+    app.throttle.housekeeping()  # ended sessions go in the next purge
     return response

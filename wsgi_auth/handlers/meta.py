@@ -2,10 +2,9 @@
 
 import functools
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
-from ..http import JSON_HEADERS, Request, Response
+from ..http import JSON_HEADERS, Request, Response, iso_time
 from ..store import StoreUnavailable
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.json"
@@ -38,10 +37,6 @@ LESSON_STEPS = [
 ]
 
 
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def data(request: Request, app) -> Response:
     user, claims = request.user, request.claims
     return Response.json(
@@ -50,8 +45,8 @@ def data(request: Request, app) -> Response:
             "data": {
                 "uid": user["uid"],
                 "role": user["role"],
-                "issued_at": _iso(claims["iat"]),
-                "expires_at": _iso(claims["exp"]),
+                "issued_at": iso_time(claims["iat"]),
+                "expires_at": iso_time(claims["exp"]),
                 "steps": LESSON_STEPS,
             },
         }

@@ -13,7 +13,7 @@ def signup(request: Request, app) -> Response:
     body = read_json_object(request.environ, app.settings.max_body)
     uid = validation.uid(body)
     name = validation.name(body)
-    password = validation.password(body)
+    password = validation.new_password(body, uid)
     email = validation.email(body)
     # A "role" in the body is ignored: every new account is a User.
     app.throttle.attempt_signup(request.remote_addr)
@@ -39,7 +39,7 @@ def update_me(request: Request, app) -> Response:
         changes["name"] = validation.name(body)
     if "email" in body:
         changes["email"] = validation.email(body)
-    new_password = validation.password(body) if "password" in body else None
+    new_password = validation.new_password(body, user["uid"]) if "password" in body else None
     if new_password is None and not changes:
         raise HTTPError(400, "Send name, email, or password with current_password")
     if new_password is not None:
@@ -59,10 +59,9 @@ def update_me(request: Request, app) -> Response:
     if new_password is not None:
         with app.hash_gate:
             new_hash = passwords.hash_password(new_password, app.settings.bcrypt_rounds)
-        token_version = app.store.set_password(user["id"], new_hash)
-        # Every other token of this user is now outdated; this session gets a fresh cookie.
-        app.store.revoke(request.claims["jti"], request.claims["exp"])
-        sessions.start(request, app, response, updated, token_version)
+        # Every other session of this user ends and every token is outdated; this session gets a fresh cookie.
+        token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"])
+        sessions.reissue(request, app, response, updated, token_version)
     return response
 
 
@@ -89,6 +88,15 @@ def _target(request: Request) -> str:
     if not validation.is_uid(uid):
         raise HTTPError(404, "No such user")
     return uid
+
+
+def target_user(request: Request, app) -> dict:
+    """The account an Admin route names with ``<uid>``, or 404."""
+    uid = _target(request)
+    user = app.store.user(uid)
+    if user is None:
+        raise HTTPError(404, f"No user {uid}")
+    return user
 
 
 def update(request: Request, app) -> Response:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from ..errors import HTTPError
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
+from .sessions import SessionQueries
 
 PUBLIC_COLUMNS = "id, uid, name, email, role, created_at"  # a user as every response shows it: never the hash
 
@@ -34,7 +35,8 @@ class Credentials(NamedTuple):
 class TokenCheck(NamedTuple):
     user: dict
     token_version: int
-    revoked: bool
+    session_created_at: float  # the login: the session ends SESSION_MAX_AGE after it
+    session_expires_at: float  # the end of its newest token
 
 
 def _public(row) -> dict:
@@ -42,7 +44,7 @@ def _public(row) -> dict:
             "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
 
 
-class SQLStore:
+class SQLStore(SessionQueries):
     """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
     ``_lock_table(connection, table)``, ``_migration_lock(connection)`` and ``_translate()``."""
 
@@ -123,15 +125,19 @@ class SQLStore:
         row = self._one("SELECT password_hash FROM users WHERE id = ?", (user_id,))
         return None if row is None else row["password_hash"]
 
-    def user_for_token(self, user_id: int, jti: str) -> TokenCheck | None:
-        """One indexed read per signed-in request: ``TokenCheck(user, token_version, revoked)``, or None
-        when the account is gone."""
+    def user_for_token(self, user_id: int, sid: str) -> TokenCheck | None:
+        """One indexed read per signed-in request: the user and the token's session,
+        ``TokenCheck(user, token_version, session_created_at, session_expires_at)``, or None when the
+        session was ended or the account is gone."""
         row = self._one(
-            f"SELECT {PUBLIC_COLUMNS}, token_version,"
-            " EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked FROM users WHERE id = ?",
-            (jti, user_id),
+            f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
+            " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at"
+            " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ? AND sessions.user_id = ?",
+            (sid, user_id),
         )
-        return None if row is None else TokenCheck(_public(row), row["token_version"], bool(row["revoked"]))
+        if row is None:
+            return None
+        return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"])
 
     def user(self, uid: str) -> dict | None:
         """The user with this uid (ignoring case), or None."""
@@ -160,14 +166,11 @@ class SQLStore:
         """True when the user exists (and now has ``role``)."""
         return self.update_user(uid, {"role": role}) is not None
 
-    def set_password(self, user_id: int, password_hash: str) -> int | None:
-        """Store a new hash and bump the token version, which revokes every token issued before;
-        the new token version, or None when the account is gone."""
-        row = self._one(
-            "UPDATE users SET password_hash = ?, token_version = token_version + 1 WHERE id = ? RETURNING token_version",
-            (password_hash, user_id),
-        )
-        return None if row is None else row["token_version"]
+    def set_password(self, user_id: int, password_hash: str, keep_sid: str = "") -> int | None:
+        """Store a new hash and bump the token version, which revokes every token issued before; end every
+        session but ``keep_sid`` and drop any reset link. The new token version, or None when the account is gone."""
+        with self._connection() as connection, self._transaction(connection):
+            return self._replace_password(connection, user_id, password_hash, keep_sid)
 
     def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
         """Replace a hash by one of the same password at another cost; tokens stay valid. Only if the hash

@@ -119,7 +119,7 @@ class PostgresStore(IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "identities"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

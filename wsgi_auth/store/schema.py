@@ -103,6 +103,36 @@ MIGRATIONS = [
         """,
     ),
     Migration(
+        "sessions and password reset links",  # docs/SESSIONS.md
+        """
+        CREATE TABLE sessions (
+            id           TEXT PRIMARY KEY,               -- the token's sid: 128 random bits
+            user_id      {bigint} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at   {real} NOT NULL,                -- the login; SESSION_MAX_AGE counts from here
+            last_seen_at {real} NOT NULL,                -- written at renewal only
+            expires_at   {real} NOT NULL,                -- the exp of its newest token: live until then
+            user_agent   TEXT,
+            address      TEXT
+        ) {without_rowid};
+        CREATE INDEX sessions_user ON sessions (user_id, created_at);
+        CREATE INDEX sessions_expiry ON sessions (expires_at);
+        CREATE TABLE password_resets (
+            user_id    {bigint} PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,  -- only the newest link
+            token_hash TEXT NOT NULL UNIQUE,             -- SHA-256 of the token; never the token
+            created_at {real} NOT NULL,
+            expires_at {real} NOT NULL
+        );
+        CREATE TABLE reset_requests (
+            id      {counter_id},
+            uid_key TEXT NOT NULL,                       -- lower-cased uid, whether or not it has an account
+            address TEXT NOT NULL,
+            at      {real} NOT NULL
+        );
+        CREATE INDEX reset_requests_uid ON reset_requests (uid_key, at);
+        CREATE INDEX reset_requests_address ON reset_requests (address, at);
+        """,
+    ),
+    Migration(
         "oauth: identities and pending sign-ins",
         """
         CREATE TABLE identities (
@@ -134,4 +164,4 @@ MIGRATIONS = [
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
-COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "identities"]
+COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities"]

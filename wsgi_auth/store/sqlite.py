@@ -81,6 +81,7 @@ class SqliteStore(IdentityQueries, SQLStore):
         connection.execute("PRAGMA busy_timeout = 10000")
         _use_wal(connection)
         connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")  # a user's sessions and reset link go with the user
         return connection
 
     def connect(self) -> sqlite3.Connection:

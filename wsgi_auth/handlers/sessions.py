@@ -1,0 +1,60 @@
+"""Sessions (ASVS 7.4, 7.5): the signed-in user's browsers, and ending them; an Admin ends a user's.
+
+Ending is at once and everywhere: the session's row is deleted, and every
+request is checked against it (middleware/authentication.py).
+"""
+
+import re
+
+from .. import sessions
+from ..errors import HTTPError
+from ..http import Request, Response, iso_time
+from .users import target_user
+
+NO_SESSION = "No such session"
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # base64url, as sessions.start makes them
+
+
+def _shown(row: dict, current_sid: str) -> dict:
+    return {
+        "id": row["id"],
+        "created_at": iso_time(row["created_at"]),
+        "last_seen_at": iso_time(row["last_seen_at"]),  # written at renewal: lags by up to half the TTL
+        "expires_at": iso_time(row["expires_at"]),  # when it ends unless used (renewed) before
+        "user_agent": row["user_agent"],
+        "address": row["address"],
+        "current": row["id"] == current_sid,
+    }
+
+
+def _ended(count: int, whose: str) -> Response:
+    noun = "session" if count == 1 else "sessions"
+    return Response.json({"message": f"Ended {count} {noun} {whose}", "data": {"ended": count}})
+
+
+def list_(request: Request, app) -> Response:
+    rows = app.store.list_sessions(request.user["id"], app.clock())
+    data = [_shown(row, request.claims["sid"]) for row in rows]
+    return Response.json({"message": f"{len(data)} live {'session' if len(data) == 1 else 'sessions'}", "data": data})
+
+
+def end_one(request: Request, app) -> Response:
+    """One of your live sessions; your own is a logout (the cookie is cleared too)."""
+    sid = request.params["id"]
+    if not SESSION_ID.fullmatch(sid) or not app.store.end_session(sid, request.user["id"], app.clock()):
+        raise HTTPError(404, NO_SESSION)  # another user's session is "no such session" too
+    response = Response.no_content()
+    if sid == request.claims["sid"]:
+        sessions.end(app, response)
+    return response
+
+
+def end_others(request: Request, app) -> Response:
+    """Sign out everywhere else: every session of yours but this one."""
+    return _ended(sessions.end_others(app, request.user["id"], request.claims["sid"]), "of yours besides this one")
+
+
+def end_users(request: Request, app) -> Response:
+    """An Admin ends every session of a user (a stolen laptop, a departure): signed out everywhere at once."""
+    user = target_user(request, app)
+    return _ended(sessions.end_all(app, user["id"]), f"of {user['uid']}")
