@@ -54,6 +54,7 @@ class Settings:
     smtp: SMTPServer | None  # None: no reset by email
     mail_from: str
     reset_ttl: int
+    oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
 
     @property
     def cookie_samesite(self) -> str:
@@ -193,6 +194,41 @@ def _mail(overrides: dict) -> dict:
     if not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+", mail_from, re.ASCII):
         raise ConfigError(f"{ENV_PREFIX}MAIL_FROM must be an address like wsgi_auth@example.com, not {mail_from!r}")
     return {"public_url": public_url, "smtp": smtp, "mail_from": mail_from}
+@dataclasses.dataclass(frozen=True)
+class OAuthSettings:
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_name: str = "OpenID Connect"
+
+
+def _provider_url(name: str, value: str) -> str:
+    """An https URL (plain http only for a provider on this machine, as in the tests)."""
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/")[0].rsplit(":", 1)[0] if rest else ""
+    if not host or scheme not in ("http", "https") or (scheme == "http" and host not in ("localhost", "127.0.0.1")):
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be an https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _oauth_settings(overrides: dict) -> OAuthSettings:
+    values = {}
+    for field in dataclasses.fields(OAuthSettings):
+        value = _env(field.name, overrides, None)
+        if value not in (None, ""):
+            is_url = field.name.endswith(("_url", "_issuer"))
+            values[field.name] = _provider_url(field.name, str(value)) if is_url else str(value)
+    settings = OAuthSettings(**values)
+    # Half a provider is a mistake to stop at, not a button that fails.
+    if bool(settings.github_client_id) != bool(settings.github_client_secret):
+        raise ConfigError(f"{ENV_PREFIX}GITHUB_CLIENT_ID and {ENV_PREFIX}GITHUB_CLIENT_SECRET go together")
+    if bool(settings.oidc_issuer) != bool(settings.oidc_client_id):
+        raise ConfigError(f"{ENV_PREFIX}OIDC_ISSUER and {ENV_PREFIX}OIDC_CLIENT_ID go together")
+    return settings
 
 
 def load_settings(**overrides) -> Settings:
@@ -230,6 +266,7 @@ def load_settings(**overrides) -> Settings:
         session_max_age=_int("session_max_age", _env("session_max_age", overrides, 43200), 60, 366 * 24 * 3600),
         reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
         **_mail(overrides),
+        oauth=_oauth_settings(overrides),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")

@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, reset, sessions, users
+from .handlers import auth, meta, oauth, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -37,6 +37,11 @@ ROUTES = [
     ("POST",   "/api/password-reset/confirm",     reset.confirm,          ANYONE),
     ("GET",    "/api/health",        meta.health,       ANYONE),
     ("GET",    "/api/openapi.json",  meta.openapi,      ANYONE),
+    ("GET",    "/api/oauth/providers",            oauth.providers,  ANYONE),
+    ("GET",    "/api/oauth/<provider>/start",     oauth.start,      ANYONE),
+    ("GET",    "/api/oauth/<provider>/callback",  oauth.callback,   ANYONE),
+    ("GET",    "/api/user/identities",            oauth.identities, SIGNED_IN),
+    ("DELETE", "/api/user/identities/<id>",       oauth.unlink,     SIGNED_IN),
 ]  # fmt: skip
 
 

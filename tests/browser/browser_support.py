@@ -10,16 +10,15 @@ import http.client
 import json
 import secrets
 import sys
-import threading
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 TESTS_DIR = str(Path(__file__).resolve().parents[1])
 if TESTS_DIR not in sys.path:  # screenshots.py runs as a script
     sys.path.insert(0, TESTS_DIR)
 
-from support import COOKIE_NAME, PASSWORD, PUBLIC_DIR, REPO_DIR, Server, port_is_free  # noqa: E402,F401
+from support import BackgroundHTTPServer, COOKIE_NAME, PASSWORD, PUBLIC_DIR, REPO_DIR, Server, port_is_free  # noqa: E402,F401
 
 LESSON_DIR = Path(__file__).resolve().parent / "lesson"  # the lesson's own page and config.js, at /lesson/
 
@@ -55,23 +54,11 @@ def make_admin_by_cli(service, uid):
     assert done.returncode == 0, f"user set-role failed ({done.returncode}): {done.stderr}"
 
 
-class StaticSite:
+class StaticSite(BackgroundHTTPServer):
     """``public/`` from a plain file server on another origin: no CSP, no API, no cookies."""
 
     def __init__(self, port=STATIC_PORT):
-        handler = partial(_QuietFileHandler, directory=str(PUBLIC_DIR))
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://localhost:{port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(partial(_QuietFileHandler, directory=str(PUBLIC_DIR)), port)
 
 
 class _QuietFileHandler(SimpleHTTPRequestHandler):

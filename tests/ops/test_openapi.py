@@ -30,6 +30,8 @@ THROTTLED = {("post", "/api/authenticate"), ("post", "/api/user"), ("put", "/api
              ("post", "/api/password-reset"), ("post", "/api/password-reset/confirm")}
 STATIC_OPERATIONS = {("get", "/"), ("head", "/"), ("get", "/{file}"), ("head", "/{file}")}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+# Browser navigations of "Sign in with GitHub / OpenID Connect": a redirect, or a page saying what failed.
+BROWSER_NAVIGATIONS = {("get", "/api/oauth/{provider}/start"), ("get", "/api/oauth/{provider}/callback")}
 
 
 def openapi_path(route_path: str) -> str:
@@ -181,7 +183,9 @@ def test_every_response_has_a_request_id_and_every_error_the_error_body():
             response = deref(response)
             where = f"{method.upper()} {path} {status}"
             assert deref(response["headers"]["X-Request-ID"])["required"] is True, where
-            if int(status) >= 400:
+            if (method, path) in BROWSER_NAVIGATIONS and status in ("302", "400"):
+                assert list(response.get("content", {"text/html": 0})) == ["text/html"], where
+            elif int(status) >= 400:
                 assert list(response["content"]) == ["application/json"], where
                 assert response["content"]["application/json"]["schema"] == error_schema, where
             elif status == "204" or method == "head":

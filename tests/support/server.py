@@ -18,7 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from .constants import COOKIE_NAME, REPO_DIR, SECRET_KEY
@@ -31,6 +33,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class BackgroundHTTPServer:
+    """A ``ThreadingHTTPServer`` in a daemon thread, on ``port`` (0: a free one); ``url`` names it on localhost."""
+
+    def __init__(self, handler, port: int = 0):
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://localhost:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def port_is_free(port: int) -> bool:

@@ -24,7 +24,7 @@ def login(request: Request, app) -> Response:
         ok = False  # no account has such a password: refused without hashing it
     else:
         with app.hash_gate:  # a login flood waits here or gets 503, and signed-in requests keep the CPU
-            if found is None:
+            if found is None or not found.password_hash:  # unknown, or an account with no password (OAuth)
                 ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
             else:
                 ok = passwords.check_password(password, found.password_hash)  # step 6

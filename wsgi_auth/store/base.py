@@ -181,7 +181,8 @@ class SQLStore(SessionQueries):
 
     def highest_password_cost(self) -> int | None:
         """The highest bcrypt cost among the stored hashes (``$2b$12$...``), or None without users."""
-        row = self._one("SELECT MAX(CAST(substr(password_hash, 5, 2) AS INTEGER)) AS cost FROM users")
+        row = self._one("SELECT MAX(CAST(substr(password_hash, 5, 2) AS INTEGER)) AS cost FROM users"
+                        " WHERE password_hash <> ''")  # '': an account made by OAuth, with no password
         return None if row is None else row["cost"]
 
     def delete_user(self, uid: str) -> bool:
@@ -246,6 +247,7 @@ class SQLStore(SessionQueries):
             connection.execute(self._sql("DELETE FROM revoked_tokens WHERE expires_at < ?"), (int(now) - 60,))
             connection.execute(self._sql("DELETE FROM login_failures WHERE at <= ?"), (now - failure_window,))
             connection.execute(self._sql("DELETE FROM signups WHERE at <= ?"), (now - signup_window,))
+            connection.execute(self._sql("DELETE FROM oauth_states WHERE expires_at < ?"), (now,))  # abandoned sign-ins
 
     def check(self) -> None:
         """Raises :class:`StoreUnavailable` when the database cannot be read (the health check)."""

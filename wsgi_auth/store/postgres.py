@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from ..config import ConfigError, database_label
 from .base import SQLStore, StoreUnavailable
+from .identities import IdentityQueries
 
 CONNECT_TIMEOUT = 3  # seconds to open a connection
 POOL_WAIT = 2  # seconds a request waits for a connection from the pool before its 503
@@ -38,7 +39,7 @@ class StoreUnreachableAtStart(ConfigError):
     stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(IdentityQueries, SQLStore):
     dialect = "postgresql"
     integrity_error = psycopg.errors.UniqueViolation
     driver_error = psycopg.Error
@@ -118,7 +119,7 @@ class PostgresStore(SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

@@ -132,7 +132,36 @@ MIGRATIONS = [
         CREATE INDEX reset_requests_address ON reset_requests (address, at);
         """,
     ),
+    Migration(
+        "oauth: identities and pending sign-ins",
+        """
+        CREATE TABLE identities (
+            id         {id},
+            user_id    {bigint} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            provider   TEXT NOT NULL,               -- 'github' or 'oidc'
+            issuer     TEXT NOT NULL,               -- the GitHub server or the OIDC issuer
+            subject    TEXT NOT NULL,               -- the provider's stable id (GitHub id, OIDC sub): what links
+            login      TEXT NOT NULL,               -- shown on the dashboard; never used to link
+            created_at TEXT NOT NULL,
+            UNIQUE (provider, issuer, subject)
+        );
+        CREATE INDEX identities_user ON identities (user_id);
+        CREATE TABLE oauth_states (
+            state_hash    TEXT PRIMARY KEY,         -- SHA-256 of the state sent to the provider
+            browser_hash  TEXT NOT NULL,            -- SHA-256 of the value in the browser's httpOnly cookie
+            provider      TEXT NOT NULL,
+            code_verifier TEXT NOT NULL,            -- PKCE
+            nonce         TEXT,                     -- OpenID Connect
+            redirect_uri  TEXT NOT NULL,
+            next_path     TEXT NOT NULL,
+            user_id       {bigint},                 -- the signed-in user who started it (linking), else NULL
+            created_at    {real} NOT NULL,
+            expires_at    {real} NOT NULL
+        ) {without_rowid};
+        CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
-COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests"]
+COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities"]

@@ -17,6 +17,7 @@ import weakref
 from pathlib import Path
 
 from .base import SQLStore, StoreUnavailable
+from .identities import IdentityQueries
 
 
 def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:
@@ -45,7 +46,7 @@ def _identity(path: str):
     return stat.st_dev, stat.st_ino
 
 
-class SqliteStore(SQLStore):
+class SqliteStore(IdentityQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error
