@@ -24,6 +24,10 @@ from wsgi_auth.store import open_store
 # How long a connection may take to send a request's headers once it has started, and how long an
 # idle keep-alive connection is kept: slow clients cannot hold a connection open for ever.
 HEADER_READ_TIMEOUT_MS = 10_000
+# Open connections one worker serves at once. granian holds one permit per open connection, idle
+# keep-alive ones included, and a browser keeps up to 6 open per site: a limit near the thread count
+# made a second browser wait for the first one's idle connections to time out.
+CONNECTIONS_PER_WORKER = 256
 
 
 def parse_args(argv=None):
@@ -89,7 +93,7 @@ def build_server(args, port: int):
         interface=Interfaces.WSGI,
         workers=max(1, args.workers),
         blocking_threads=max(1, args.threads),
-        backpressure=max(1, args.threads),  # more connections than threads wait in granian, not in Python
+        backpressure=max(CONNECTIONS_PER_WORKER, args.threads),  # requests beyond the threads queue for one
         http1_settings=HTTP1Settings(header_read_timeout=int(args.header_timeout * 1000)),
         log_level=LogLevels.error,  # our access log is the one line per request; granian's stays off
         log_access=False,

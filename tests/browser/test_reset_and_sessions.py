@@ -82,8 +82,6 @@ def log_in(page, service, uid, password):
     page.wait_for_url("**/dashboard.html")
 
 
-@pytest.mark.xfail(strict=False, reason="known open defect: under serve.py (granian workers) the mailer's background "
-                   "thread often delivers nothing; in-process (tests/test_password_reset.py) it does")
 def test_forgot_email_reset_page_and_login_with_the_new_password(service, smtp, watched):
     uid = f"carol-{secrets.token_hex(3)}"
     make_user(service, uid, email=f"{uid}@example.test")

@@ -147,3 +147,21 @@ def test_workers_stop_when_serve_py_is_killed(serve):
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if alive(pid)]
+
+
+def test_idle_keep_alive_connections_do_not_keep_a_new_client_waiting(serve):
+    # Two browsers keep up to 12 idle connections open to one worker; a third client is served at once.
+    service = serve("--workers", "1", "--threads", "2")
+    idle = [socket.create_connection((service.host, service.port), timeout=10) for _ in range(16)]
+    try:
+        for sock in idle:
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")  # and now idle, kept alive
+        started = time.monotonic()
+        with socket.create_connection((service.host, service.port), timeout=10) as fresh:
+            fresh.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            assert fresh.recv(4096).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - started < 2
+    finally:
+        for sock in idle:
+            sock.close()
