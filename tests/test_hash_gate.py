@@ -2,11 +2,14 @@
 short queue a login, signup or password change gets 503 with Retry-After at once, and the gate's slot
 is given back however the request ends."""
 
+import os
+import sys
 import threading
 
 import pytest
 
 from support import PASSWORD, assert_error, login, signup
+from wsgi_auth import passwords
 from wsgi_auth.hash_gate import BUSY, HashGate
 
 
@@ -96,3 +99,29 @@ def test_a_full_queue_is_refused_at_once_and_a_long_wait_ends_in_503(app):
                 pass
         assert waited.value.status == 503
     assert gate._admitted.acquire(blocking=False) and gate._admitted.acquire(blocking=False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread CPU priority is Linux's")
+def test_bcrypt_runs_on_a_lower_priority_thread_than_requests():
+    # Under a login flood, a core shared by a hash and a signed-in request goes to the request first.
+    def priority():
+        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    request_thread = threading.get_native_id()
+    hashing_thread, nice = passwords._on_hashing_thread(priority)
+    assert hashing_thread != request_thread
+    assert nice == passwords.HASHING_NICE > os.getpriority(os.PRIO_PROCESS, request_thread)
+    stored = passwords.hash_password(PASSWORD, 4)
+    assert passwords.check_password(PASSWORD, stored) and not passwords.check_password("wrong one", stored)
+
+
+def test_a_forked_worker_hashes_on_threads_of_its_own():
+    passwords.hash_password(PASSWORD, 4)  # the parent's hashing threads exist
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pool has no threads here; a new one must be made
+        try:
+            ok = passwords.check_password(PASSWORD, passwords.hash_password(PASSWORD, 4))
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

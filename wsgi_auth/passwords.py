@@ -5,12 +5,20 @@ characters in any script can be far longer in UTF-8, so every password is first
 pre-hashed with SHA-256 and base64-encoded (44 ASCII bytes, no NUL), as the
 OWASP Password Storage Cheat Sheet describes: every character counts, none is
 silently cut off.
+
+bcrypt itself runs on this process's hashing threads, which run at a lower CPU
+priority (``nice`` 10, on Linux): a hash is a quarter of a second of a core, and
+when logins and signed-in requests want the same core, the cheap request goes
+first. ``hash_gate.py`` bounds how many hashes are asked for at once.
 """
 
 import base64
 import functools
 import hashlib
+import os
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 
@@ -22,13 +30,38 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest())
 
 
+HASHING_NICE = 10  # a signed-in request's thread has 0: it gets about ten times the CPU share of a hash
+_hashers: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker makes its own
+_hashers_lock = threading.Lock()
+
+
+def _lower_priority():
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)  # Linux: this thread only
+    except (AttributeError, OSError):  # no per-thread priority here: the hash runs at normal priority
+        pass
+
+
+def _on_hashing_thread(function, *args):
+    """``function(*args)`` on one of this process's low-priority hashing threads; its result."""
+    global _hashers
+    pool = _hashers
+    if pool is None or pool[0] != os.getpid():
+        with _hashers_lock:
+            if _hashers is None or _hashers[0] != os.getpid():
+                workers = os.cpu_count() or 1
+                _hashers = (os.getpid(), ThreadPoolExecutor(workers, "bcrypt", initializer=_lower_priority))
+            pool = _hashers
+    return pool[1].submit(function, *args).result()
+
+
 def hash_password(password: str, rounds: int) -> str:
-    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+    return _on_hashing_thread(bcrypt.hashpw, _prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def check_password(password: str, password_hash: str) -> bool:
     try:
-        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+        return _on_hashing_thread(bcrypt.checkpw, _prehash(password), password_hash.encode("ascii"))
     except ValueError:  # a hash this module did not write
         return False
 
