@@ -5,7 +5,9 @@ a 500 or a "database is locked" answer.
 """
 
 import json
+import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -75,6 +77,18 @@ def server(tmp_path):
         yield running
 
 
+def log_in_as_a_client_would(server, body):
+    """POST /api/authenticate, and again after ``Retry-After`` while the login gate answers 503 (50 logins
+    at one instant are more than each worker's gate lets wait: that 503 is by design, hash_gate.py)."""
+    for _ in range(20):
+        status, headers, answer = server.request("POST", "/api/authenticate", body)
+        retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
+        if status != 503 or retry_after is None or b"Too many logins at once" not in answer:
+            return status, headers, answer
+        time.sleep(float(retry_after) * random.random())
+    return status, headers, answer
+
+
 def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
     users = [f"user{n}" for n in range(10)]
     for uid in users:
@@ -84,7 +98,7 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
     def session(i):
         uid = users[i % len(users)]
         seen = []
-        status, headers, body = server.request("POST", "/api/authenticate", {"uid": uid, "password": PASSWORD})
+        status, headers, body = log_in_as_a_client_would(server, {"uid": uid, "password": PASSWORD})
         seen.append(("login", status, body))
         token = next((v.split(";")[0] for k, v in headers if k.lower() == "set-cookie"), None)
         if status != 200 or token is None:
@@ -102,7 +116,7 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
             status, _, answer = server.request(method, path, body, headers=headers)
             seen.append((f"{method} {path}", status, answer))
         # a wrong password now and then: the throttle writes concurrently too
-        status, _, answer = server.request("POST", "/api/authenticate", {"uid": uid, "password": "wrong password"})
+        status, _, answer = log_in_as_a_client_would(server, {"uid": uid, "password": "wrong password"})
         seen.append(("wrong login", status, answer))
         return seen
 
