@@ -13,6 +13,7 @@ from ..errors import HTTPError
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
 from .sessions import SessionQueries
 
+_column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
 PUBLIC_COLUMNS = "id, uid, name, email, role, created_at"  # a user as every response shows it: never the hash
 
 
@@ -59,7 +60,11 @@ class SQLStore(SessionQueries):
     def _rows(self, sql: str, params=()) -> list[dict]:
         with self._connection() as connection:
             cursor = connection.execute(self._sql(sql), params)
-            names = [column[0] for column in cursor.description]
+            names = _column_names.get((self.dialect, sql))
+            if names is None:  # psycopg builds a Column object per column on each ``description``
+                names = [column[0] for column in cursor.description]
+                if "*" not in sql:  # the columns of ``SELECT *`` change with a migration: never cached
+                    _column_names[self.dialect, sql] = names
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def _execute(self, sql: str, params=()) -> None:
