@@ -505,3 +505,15 @@ def test_no_code_input_makes_a_500(app, alice_on, clock):
             assert_error(resp, resp.status_int)
 
     check()
+
+
+def test_a_page_on_another_origin_cannot_set_up_or_turn_off_totp(app, alice_on, clock):
+    client, secret, _ = alice_on
+    evil = {"Origin": "https://evil.test"}
+    for method, path, body in [("POST", "/api/mfa/totp", {"current_password": PASSWORD}),
+                               ("POST", "/api/mfa/totp/confirm", {"code": code(secret, clock)}),
+                               ("DELETE", "/api/mfa/totp", {"current_password": PASSWORD, "code": code(secret, clock)})]:
+        resp = client.request(path, method=method, body=json.dumps(body).encode(), content_type="application/json",
+                              headers=evil, expect_errors=True)  # fmt: skip
+        assert_error(resp, 403)
+    assert status(client)["totp"] is True
