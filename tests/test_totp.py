@@ -517,3 +517,34 @@ def test_a_page_on_another_origin_cannot_set_up_or_turn_off_totp(app, alice_on, 
                               headers=evil, expect_errors=True)  # fmt: skip
         assert_error(resp, 403)
     assert status(client)["totp"] is True
+
+
+# -- the operator's commands ------------------------------------------------------------------------------
+
+
+def run_cli(settings, *args, key=SECRET_KEY, previous=None):
+    env = {"PATH": "/usr/bin:/bin", "WSGI_AUTH_SECRET_KEY": key, "PYTHONPATH": str(REPO_DIR),
+           **({"WSGI_AUTH_PREVIOUS_SECRET_KEY": previous} if previous else {})}  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "wsgi_auth", *args, "--database", settings["database"]],
+                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+
+
+def test_reseal_totp_lets_the_previous_key_go(make_app, settings, alice_on, clock):
+    _, secret, _ = alice_on
+    done = run_cli(settings, "db", "reseal-totp", key=OTHER_KEY, previous=SECRET_KEY)
+    assert done.returncode == 0, done.stderr
+    assert "1 sealed again with the current key, 0 already were, 0 open with neither key" in done.stdout
+    again = run_cli(settings, "db", "reseal-totp", key=OTHER_KEY)
+    assert "0 sealed again with the current key, 1 already were" in again.stdout
+    assert attempt(make_app(secret_key=OTHER_KEY), code=code(secret, clock)).status_int == 200
+
+
+def test_the_operator_turns_totp_off_for_a_user_who_lost_everything(app, settings, alice_on):
+    client, _, _ = alice_on
+    done = run_cli(settings, "user", "totp-off", "ALICE")
+    assert done.returncode == 0, done.stderr
+    assert "two-factor authentication of alice is off; 1 sessions ended" in done.stdout
+    assert_error(client.get("/api/id", expect_errors=True), 401)
+    assert attempt(app).status_int == 200
+    refused = run_cli(settings, "user", "totp-off", "alice")
+    assert refused.returncode == 1 and refused.stderr == "error: alice has no two-factor authentication on\n"

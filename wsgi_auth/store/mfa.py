@@ -64,6 +64,16 @@ class MFAQueries:
             connection.execute(self._sql("DELETE FROM totp WHERE user_id = ?"), (user_id,))
             connection.execute(self._sql("DELETE FROM recovery_codes WHERE user_id = ?"), (user_id,))
 
+    def totp_secrets(self) -> list[dict]:
+        """Every TOTP row with its owner's uid: ``{user_id, uid, secret}`` (``db reseal-totp``)."""
+        return self._rows("SELECT totp.user_id, users.uid, totp.secret FROM totp JOIN users ON users.id = totp.user_id")
+
+    def reseal_totp(self, user_id: int, old: str, new: str) -> bool:
+        """Replace the stored ciphertext ``old`` by ``new`` (the same secret under another key); False when it
+        changed meanwhile (set up again, turned off)."""
+        return self._one("UPDATE totp SET secret = ? WHERE user_id = ? AND secret = ? RETURNING user_id",
+                         (new, user_id, old)) is not None  # fmt: skip
+
     # -- recovery codes -----------------------------------------------------------------------------------
 
     def _replace_recovery_codes(self, connection, user_id: int, code_hashes: list[str], now: float) -> None:
