@@ -9,7 +9,7 @@
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import oauth, passwords
+from . import oauth, passwords, totp
 from .config import ConfigError, Settings, load_settings
 from .hash_gate import HashGate
 from .mail import Mailer
@@ -36,6 +36,7 @@ class App:
         self.throttle = Throttle(self.store, self.clock)
         self.mailer = Mailer(settings.smtp) if settings.smtp else None  # reset emails, sent in the background
         self.oauth = oauth.configured(settings)  # Sign in with GitHub / OpenID Connect: provider id -> provider
+        self.totp_keys = totp.cipher_keys(settings.secret_key, settings.previous_secret_key)  # TOTP secrets at rest
         self.hash_gate = HashGate()  # bcrypt hashes at once in this process; see hash_gate.py
         # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),
         # so it is never cheaper than a wrong password for a user made at a cost from before; raised by logins

@@ -1,4 +1,5 @@
-"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|delete``, ``db copy``.
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|reset-link|totp-off|delete``,
+``db copy|reseal-totp``.
 
 Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
 command works on the service's database (``--database`` names another). Every
@@ -12,7 +13,7 @@ import json
 import sqlite3
 import sys
 
-from . import passwords, validation
+from . import passwords, totp, validation
 from .config import ConfigError, database_label, load_settings
 from .errors import HTTPError
 from .handlers.reset import new_link
@@ -107,6 +108,35 @@ def cmd_reset_link(store: Store, settings, args) -> str:
     return f"one-time reset link for {user['uid']}, until {iso_time(expires_at)} (any older one no longer works):\n{url}"
 
 
+def cmd_totp_off(store: Store, settings, args) -> str:
+    """For a user who lost both the authenticator app and the recovery codes (after checking who asks)."""
+    user = store.user(args.uid)
+    if user is None:
+        raise CommandError(f"no user {args.uid}")
+    if not store.mfa_status(user["id"])[0]:
+        raise CommandError(f"{user['uid']} has no two-factor authentication on")
+    store.delete_second_factors(user["id"])
+    ended = store.end_sessions(user["id"], settings.clock())
+    return f"two-factor authentication of {user['uid']} is off; {ended} sessions ended"
+
+
+def cmd_reseal_totp(store: Store, settings, args) -> str:
+    """After a key rotation: every TOTP secret sealed with the current key, so the previous one can go."""
+    keys = totp.cipher_keys(settings.secret_key, settings.previous_secret_key)
+    resealed = current = unreadable = 0
+    for row in store.totp_secrets():
+        opened = totp.decrypt(keys, row["secret"], row["uid"])
+        if opened is None:
+            unreadable += 1
+        elif opened[1]:
+            current += 1
+        elif store.reseal_totp(row["user_id"], row["secret"], totp.encrypt(keys, opened[0], row["uid"])):
+            resealed += 1
+    note = "; their owners need a recovery code" if unreadable else ""
+    return f"TOTP secrets: {resealed} sealed again with the current key, {current} already were, " \
+           f"{unreadable} open with neither key{note}"
+
+
 def cmd_delete(store: Store, settings, args) -> str:
     if not store.delete_user(args.uid):
         raise CommandError(f"no user {args.uid}")
@@ -141,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     user = groups.add_parser(
         "user", help="manage users", description="Manage users in the service's database.", parents=[database]
     )
-    commands = user.add_subparsers(dest="command", required=True, metavar="{add,list,set-role,set-password,reset-link,delete}")
+    commands = user.add_subparsers(dest="command", required=True,
+                                   metavar="{add,list,set-role,set-password,reset-link,totp-off,delete}")
     add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)", parents=[database])
     add.add_argument("uid")
     add.add_argument("--name", required=True)
@@ -169,17 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
     reset_link.add_argument("uid")
     reset_link.set_defaults(run=cmd_reset_link)
 
+    totp_off = commands.add_parser("totp-off", help="turn a user's two-factor authentication off (ends their sessions)",
+                                   parents=[database])  # fmt: skip
+    totp_off.add_argument("uid")
+    totp_off.set_defaults(run=cmd_totp_off)
+
     delete = commands.add_parser("delete", help="delete a user", parents=[database])
     delete.add_argument("uid")
     delete.set_defaults(run=cmd_delete)
 
     db = groups.add_parser("db", help="move the database", description="Copy between databases.")
-    db_commands = db.add_subparsers(dest="command", required=True, metavar="{copy}")
+    db_commands = db.add_subparsers(dest="command", required=True, metavar="{copy,reseal-totp}")
     copy = db_commands.add_parser("copy", help="copy every account and all live state into an empty database",
                                   description="SOURCE and TARGET: a sqlite file path or a postgresql:// URL.")
     copy.add_argument("source")
     copy.add_argument("target")
     copy.set_defaults(run=cmd_db_copy, standalone=True)
+    reseal = db_commands.add_parser(
+        "reseal-totp", help="seal every TOTP secret with the current key (after a key rotation)", parents=[database],
+        description="Run with WSGI_AUTH_SECRET_KEY (new) and WSGI_AUTH_PREVIOUS_SECRET_KEY (old) set; afterwards "
+        "the previous key is no longer needed for TOTP.")  # fmt: skip
+    reseal.set_defaults(run=cmd_reseal_totp)
     return parser
 
 

@@ -26,12 +26,13 @@ REASONS = {
 class HTTPError(Exception):
     """An answer that is not a success: status, a sentence for people, extra headers."""
 
-    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None):
+    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None, data=None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or []
+        self.data = data  # null, but for the one answer that says what to send next (login: mfa_required)
 
     def body(self) -> dict:
         """The contract's error body: ``{"message", "data": null, "error"}``."""
-        return {"message": self.message, "data": None, "error": REASONS.get(self.status, "Error")}
+        return {"message": self.message, "data": self.data, "error": REASONS.get(self.status, "Error")}

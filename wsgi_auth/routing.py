@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, oauth, reset, sessions, users
+from .handlers import auth, meta, mfa, oauth, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -35,6 +35,10 @@ ROUTES = [
     ("DELETE", "/api/sessions",                   sessions.end_others,    SIGNED_IN),
     ("POST",   "/api/password-reset",             reset.request_by_email, ANYONE),
     ("POST",   "/api/password-reset/confirm",     reset.confirm,          ANYONE),
+    ("GET",    "/api/mfa",                        mfa.status,             SIGNED_IN),
+    ("POST",   "/api/mfa/totp",                   mfa.start_totp,         SIGNED_IN),
+    ("POST",   "/api/mfa/totp/confirm",           mfa.confirm_totp,       SIGNED_IN),
+    ("DELETE", "/api/mfa/totp",                   mfa.disable_totp,       SIGNED_IN),
     ("GET",    "/api/health",        meta.health,       ANYONE),
     ("GET",    "/api/openapi.json",  meta.openapi,      ANYONE),
     ("GET",    "/api/oauth/providers",            oauth.providers,  ANYONE),

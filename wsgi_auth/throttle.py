@@ -45,10 +45,11 @@ class Throttle:
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
 
-    def attempt_login(self, uid_key: str | None, address: str) -> None:
+    def attempt_login(self, uid_key: str | None, address: str) -> float:
         """429 when this uid or this address has failed too often lately (even the right password
         waits); otherwise the attempt is counted as a failure until ``login_succeeded`` says otherwise,
         so a failed attempt needs nothing more recorded (callers run ``housekeeping``).
+        The time the attempt was recorded at, for ``forget_attempt``.
         """
         now = self.clock()
         refused = self.store.reserve_login_attempt(
@@ -58,6 +59,12 @@ class Throttle:
             kind, oldest = refused
             where = "for this user id" if kind == "uid" else "from this address"
             _refuse(f"Too many failed logins {where}; try again in {{wait}} seconds", oldest, FAILURE_WINDOW, now)
+        return now
+
+    def forget_attempt(self, uid_key: str, address: str, at: float) -> None:
+        """Neither a failure nor a success: this one attempt is no longer counted, and the uid's earlier
+        failures stay (the right password without the second factor's code; see handlers/auth.py)."""
+        self.store.forget_login_attempt(uid_key, address, at)
 
     def login_succeeded(self, uid_key: str) -> None:
         """A success resets the uid's count (the attempt's own row included)."""

@@ -2,6 +2,7 @@
 
 import re
 
+from . import totp
 from .access import ROLES
 from .errors import HTTPError
 from .password_policy import refusal
@@ -87,4 +88,30 @@ def string_field(body: dict, field: str):
     value = body.get(field)
     if not isinstance(value, str):
         raise HTTPError(400, f"{field} is missing or not a string")
+    return value
+
+
+CODE_RULE = "code must be the 6-digit code from your authenticator app or a recovery code"
+TOTP_CODE_RULE = "code must be the 6-digit code from your authenticator app"
+
+
+def login_code(body: dict) -> str | None:
+    """The optional second-factor code of a login: None when absent (or null or empty); 400 when not
+    a string. What it holds is checked only once the password is right."""
+    value = body.get("code")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise HTTPError(400, "code must be a string")
+    return value
+
+
+def second_factor_code(body: dict, totp_only: bool = False) -> str:
+    """A code sent to manage TOTP: 6 digits (spaces allowed) or, unless ``totp_only``, a recovery code."""
+    value = body.get("code")
+    rule = TOTP_CODE_RULE if totp_only else CODE_RULE
+    if not isinstance(value, str) or len(value) > totp.MAX_CODE_LENGTH:
+        raise HTTPError(400, rule)
+    if totp.as_totp_code(value) is None and (totp_only or totp.as_recovery_code(value) is None):
+        raise HTTPError(400, rule)
     return value

@@ -1,20 +1,23 @@
-"""``/api/authenticate``: log in (lesson steps 2-14) and log out."""
+"""``/api/authenticate``: log in (lesson steps 2-14), with the second factor's code when TOTP is on, and log out."""
 
-from .. import passwords, sessions, validation
+from .. import passwords, second_factor, sessions, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 
 INVALID_LOGIN = "Invalid user id or password"
+CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"
+INVALID_CODE = "Invalid or already used code"
 
 
 def login(request: Request, app) -> Response:
     body = read_json_object(request.environ, app.settings.max_body)
     uid = validation.string_field(body, "uid")
     password = validation.string_field(body, "password")
+    code = validation.login_code(body)  # only its type here: nothing about the account shows before the password
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
-    app.throttle.attempt_login(uid_key, address)
+    attempted_at = app.throttle.attempt_login(uid_key, address)
 
     # Steps 4-5: query the user by uid.
     found = app.store.credentials(uid) if uid_key is not None else None
@@ -39,6 +42,16 @@ def login(request: Request, app) -> Response:
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
     user, password_hash, token_version = found.user, found.password_hash, found.token_version
+    totp_row = app.store.totp(user["id"])
+    if second_factor.required(totp_row):  # the password was right: now, and only now, the second factor
+        if code is None:
+            # Not a failure (the page now asks for the code), not a success either: earlier failures stay
+            # counted, so the password alone can never reset the count that limits guessing codes.
+            app.throttle.forget_attempt(uid_key, address, attempted_at)
+            raise HTTPError(401, CODE_REQUIRED, data={"mfa_required": True})
+        if not second_factor.check_code(app, user, totp_row, code):
+            app.throttle.housekeeping()  # a wrong or replayed code is a failed login, counted by attempt_login
+            raise HTTPError(401, INVALID_CODE)
     app.throttle.login_succeeded(uid_key)
     rounds = app.settings.bcrypt_rounds
     if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one

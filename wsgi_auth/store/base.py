@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from ..errors import HTTPError
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
+from .mfa import MFAQueries
 from .sessions import SessionQueries
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
@@ -45,7 +46,7 @@ def _public(row) -> dict:
             "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
 
 
-class SQLStore(SessionQueries):
+class SQLStore(MFAQueries, SessionQueries):
     """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
     ``_lock_table(connection, table)``, ``_migration_lock(connection)`` and ``_translate()``."""
 
@@ -235,6 +236,11 @@ class SQLStore(SessionQueries):
         """
         checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
         return self._reserve("login_failures", checks, since, {"uid_key": uid_key, "address": address, "at": now})
+
+    def forget_login_attempt(self, uid_key: str, address: str, at: float) -> None:
+        """Take back the one row ``reserve_login_attempt`` recorded for this attempt (and no other)."""
+        self._execute("DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
+                      " WHERE uid_key = ? AND address = ? AND at = ? LIMIT 1)", (uid_key, address, at))  # fmt: skip
 
     def clear_failures(self, uid_key: str) -> None:
         """Forget the failed logins of a uid (after its successful login)."""

@@ -161,7 +161,26 @@ MIGRATIONS = [
         CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);
         """,
     ),
+    Migration(
+        "second factors: totp and recovery codes",  # docs/SECOND_FACTORS.md
+        """
+        CREATE TABLE totp (
+            user_id      {bigint} PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+            secret       TEXT NOT NULL,              -- AES-GCM ciphertext of the secret (totp.py); never the secret
+            created_at   {real} NOT NULL,
+            confirmed_at {real},                     -- NULL: set up, not confirmed, not asked at login
+            last_step    {bigint} NOT NULL DEFAULT 0 -- newest 30-second step used: its code and older ones are refused
+        );
+        CREATE TABLE recovery_codes (
+            user_id    {bigint} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            code_hash  TEXT NOT NULL,                -- SHA-256 of the account id and the code; deleted when used
+            created_at {real} NOT NULL,
+            PRIMARY KEY (user_id, code_hash)
+        ) {without_rowid};
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
-COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities"]
+COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities",
+                 "totp", "recovery_codes"]

@@ -1,0 +1,105 @@
+"""``/api/mfa``: the signed-in user's second factors; turning TOTP on (set up, then confirm) and off.
+
+Setting up needs the current password (a borrowed, unlocked browser must not be enough to lock
+its owner out with an app they do not have); the secret is required at login only once a code
+from the app confirms it. Turning it off needs the password and a code, and ends every other
+session. A wrong ``current_password`` or code counts as a failed login of the uid (throttle.py).
+See docs/SECOND_FACTORS.md.
+"""
+
+from .. import passwords, second_factor, sessions, totp, validation
+from ..errors import HTTPError
+from ..http import Request, Response, read_json_object
+
+ALREADY_ON = "Two-factor authentication is already on: turn it off first to set up another app"
+NOTHING_PENDING = "No authenticator app is being set up: start with POST /api/mfa/totp"
+WRONG_SETUP_CODE = "That is not the current code of the app being set up: check the device's clock and try again"
+NOT_ON = "Two-factor authentication is not on"
+WRONG_PASSWORD = "current_password is wrong"
+WRONG_CODE = "code is wrong or was already used"
+
+
+def _status(app, user_id: int) -> dict:
+    active, recovery_left = app.store.mfa_status(user_id)
+    return {"totp": active, "recovery_codes_left": recovery_left, "passkeys": app.store.count_passkeys(user_id)}
+
+
+def _check_current_password(request: Request, app, body: dict) -> str:
+    """403 when ``current_password`` is wrong (an account with no password, made by OAuth, has none
+    that can be right), counted as a failed login of the uid; 429 once it has failed too often."""
+    current = validation.string_field(body, "current_password")
+    user = request.user
+    uid_key = user["uid"].lower()
+    app.throttle.attempt_login(uid_key, request.remote_addr)
+    with app.hash_gate:
+        matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
+    if not matches:
+        app.throttle.housekeeping()  # the failure itself was counted by attempt_login
+        raise HTTPError(403, WRONG_PASSWORD)
+    return uid_key
+
+
+def status(request: Request, app) -> Response:
+    data = _status(app, request.user["id"])
+    message = "Two-factor authentication is " + ("on" if data["totp"] else "off")
+    return Response.json({"message": message, "data": data})
+
+
+def start_totp(request: Request, app) -> Response:
+    """A new secret, its ``otpauth://`` URL and QR code; not asked at login until confirmed.
+    Again before confirming: a new secret replaces the pending one."""
+    body = read_json_object(request.environ, app.settings.max_body)
+    user = request.user
+    if second_factor.required(app.store.totp(user["id"])):
+        raise HTTPError(409, ALREADY_ON)
+    uid_key = _check_current_password(request, app, body)
+    app.throttle.login_succeeded(uid_key)
+    secret = totp.new_secret()
+    if not app.store.save_pending_totp(user["id"], totp.encrypt(app.totp_keys, secret, user["uid"]), app.clock()):
+        raise HTTPError(409, ALREADY_ON)  # confirmed by another request meanwhile
+    url = totp.otpauth_url(secret, user["uid"])
+    message = "Scan the QR code (or type the secret) into your authenticator app, then confirm with a code"
+    return Response.json({"message": message, "data": {"secret": secret, "otpauth_url": url, "qr_svg": totp.qr_svg(url)}})
+
+
+def confirm_totp(request: Request, app) -> Response:
+    """The app's current code turns the pending secret on; the ten recovery codes are shown this once."""
+    body = read_json_object(request.environ, app.settings.max_body)
+    code = totp.as_totp_code(validation.second_factor_code(body, totp_only=True))
+    user = request.user
+    row = app.store.totp(user["id"])
+    if row is None or row.active:
+        raise HTTPError(400, NOTHING_PENDING)
+    opened = second_factor.open_secret(app, row, user["uid"])
+    if opened is None:
+        raise HTTPError(400, NOTHING_PENDING)  # sealed with a key that is gone: set up again
+    step = totp.matching_step(opened[0], code, app.clock())
+    if step is None:
+        raise HTTPError(400, WRONG_SETUP_CODE)
+    codes = totp.new_recovery_codes()
+    hashes = [totp.recovery_hash(user["id"], totp.as_recovery_code(c)) for c in codes]
+    if not app.store.confirm_totp(user["id"], row.secret, step, app.clock(), hashes):
+        raise HTTPError(400, NOTHING_PENDING)  # replaced or confirmed by another request meanwhile
+    message = "Two-factor authentication is on. Keep these recovery codes somewhere safe: each works once"
+    return Response.json({"message": message, "data": {"recovery_codes": codes}})
+
+
+def disable_totp(request: Request, app) -> Response:
+    """Off, with the password and a code (TOTP or recovery); every other session ends."""
+    body = read_json_object(request.environ, app.settings.max_body)
+    validation.string_field(body, "current_password")
+    code = validation.second_factor_code(body)
+    user = request.user
+    row = app.store.totp(user["id"])
+    if not second_factor.required(row):
+        raise HTTPError(400, NOT_ON)
+    uid_key = _check_current_password(request, app, body)
+    if not second_factor.check_code(app, user, row, code):
+        app.throttle.housekeeping()  # counted as a failed login, as a wrong password is
+        raise HTTPError(403, WRONG_CODE)
+    app.throttle.login_succeeded(uid_key)
+    app.store.delete_second_factors(user["id"])
+    ended = sessions.end_others(app, user["id"], request.claims["sid"])
+    noun = "session" if ended == 1 else "sessions"
+    message = f"Two-factor authentication is off; {ended} other {noun} ended"
+    return Response.json({"message": message, "data": _status(app, user["id"])})

@@ -1,0 +1,52 @@
+"""When a second factor's code is accepted: the policy over ``totp.py`` (docs/SECOND_FACTORS.md).
+
+A code is accepted once: a TOTP code only if no code of its time step or a later one was used
+before (the store's conditional update decides, so two workers or hosts cannot both accept it);
+a recovery code is deleted as it is used. Used at login (``handlers/auth.py``) and to turn TOTP off
+(``handlers/mfa.py``).
+"""
+
+import logging
+
+from . import totp
+from .store.mfa import TotpRow
+
+log = logging.getLogger("wsgi_auth")
+
+
+def required(row: TotpRow | None) -> bool:
+    """TOTP is asked at login once it has been confirmed; a pending setup asks nothing."""
+    return row is not None and row.active
+
+
+def open_secret(app, row: TotpRow, uid: str) -> tuple[str, bool] | None:
+    """The secret of ``row`` and whether the current key sealed it; None when no configured key opens it."""
+    opened = totp.decrypt(app.totp_keys, row.secret, uid)
+    if opened is None:
+        # The key it was sealed with is gone (rotated twice) or the row was tampered with: only a
+        # recovery code gets this account in now. Said once per attempt, never with the value.
+        log.warning("the TOTP secret of %s cannot be decrypted with the configured keys", uid)
+    return opened
+
+
+def check_code(app, user: dict, row: TotpRow, code: str) -> bool:
+    """True when ``code`` is a TOTP code of ``row`` not used before, or an unused recovery code of
+    ``user``; either is spent as it is accepted. Anything else (another shape, too long) is False."""
+    if len(code) > totp.MAX_CODE_LENGTH:
+        return False
+    digits = totp.as_totp_code(code)
+    if digits is not None:
+        opened = open_secret(app, row, user["uid"])
+        if opened is None:
+            return False
+        secret, under_current_key = opened
+        step = totp.matching_step(secret, digits, app.clock())
+        if step is None:
+            return False
+        # After a key rotation the secret is sealed again under the current key as it is used.
+        resealed = None if under_current_key else totp.encrypt(app.totp_keys, secret, user["uid"])
+        return app.store.use_totp_step(user["id"], step, resealed)
+    recovery = totp.as_recovery_code(code)
+    if recovery is not None:
+        return app.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery))
+    return False
