@@ -147,10 +147,17 @@ def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
 # failure there is a refusal (400 or 401 by the caller), with the library's reason in the server log.
 
 
+def _same_id(parsed) -> None:
+    # The library checks this too, but only after the challenge is spent; a wrong shape should not spend it.
+    if bytes_to_base64url(parsed.raw_id) != parsed.id:
+        raise ValueError("id is not the base64url of rawId")
+
+
 def parse_registration(credential: dict):
     """The library's ``RegistrationCredential`` and the challenge its client data answers."""
     try:
         parsed = parse_registration_credential_json(credential)
+        _same_id(parsed)
         return parsed, parse_client_data_json(parsed.response.client_data_json).challenge
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None
@@ -161,6 +168,7 @@ def parse_authentication(credential: dict):
     id (base64url) and its user handle (base64url, or None when the authenticator sent none)."""
     try:
         parsed = parse_authentication_credential_json(credential)
+        _same_id(parsed)
         challenge = parse_client_data_json(parsed.response.client_data_json).challenge
         handle = parsed.response.user_handle
         return parsed, challenge, bytes_to_base64url(parsed.raw_id), bytes_to_base64url(handle) if handle else None

@@ -70,16 +70,19 @@ class SoftAuthenticator:
                           separators=(",", ":")).encode()  # fmt: skip
 
     def create(self, options: dict, *, origin: str | None = None, rp_id: str | None = None,
-               kind: str = "webauthn.create", flags: int = UP | UV | AT, fmt: str = "none") -> dict:  # fmt: skip
-        """``navigator.credentials.create({publicKey: options})``, answered as RegistrationResponseJSON."""
+               kind: str = "webauthn.create", flags: int = UP | UV | AT, fmt: str = "none",
+               credential: Credential | None = None) -> dict:  # fmt: skip
+        """``navigator.credentials.create({publicKey: options})``, answered as RegistrationResponseJSON
+        (with a new credential, or ``credential`` attested again)."""
         rp_id = rp_id or options["rp"]["id"]
-        credential = Credential(rp_id, from_b64url(options["user"]["id"]), self.keeps_counter)
+        if credential is None:
+            credential = Credential(rp_id, from_b64url(options["user"]["id"]), self.keeps_counter)
+            self.credentials.append(credential)
         public_key = cose_es256(credential.key.public_key())
         attested = AAGUID + struct.pack(">H", len(credential.id)) + credential.id + public_key
         auth_data = hashlib.sha256(rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", 0) + attested
         attestation = cbor2.dumps({"fmt": fmt, "attStmt": {}, "authData": auth_data})
         client_data = self.client_data(kind, options["challenge"], origin or self.origin)
-        self.credentials.append(credential)
         return {
             "id": b64url(credential.id),
             "rawId": b64url(credential.id),
