@@ -548,3 +548,24 @@ def test_db_copy_carries_passkeys_and_user_handles(app, client, alice, settings,
         assert [p["id"] for p in again.get("/api/passkeys").json["data"]] == [1, 2]
     finally:
         copied.store.close()
+
+
+def test_of_many_requests_with_one_answer_at_once_exactly_one_signs_in(app, client, alice):
+    """The challenge is taken by one statement (DELETE ... RETURNING), so parallel replays find it gone."""
+    import threading
+
+    credential = alice.get(login_options(client))
+    statuses, start = [], threading.Barrier(6)
+
+    def send():
+        browser = new_client(app)
+        start.wait()
+        statuses.append(browser.post_json("/api/authenticate/passkey", {"credential": credential},
+                                          expect_errors=True).status_int)  # fmt: skip
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [401] * 5
