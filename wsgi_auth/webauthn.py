@@ -11,7 +11,6 @@ that every failure of the library to verify junk is a refusal, never a 500.
 import dataclasses
 import hashlib
 import json
-import logging
 import secrets
 from urllib.parse import urlsplit
 
@@ -31,8 +30,6 @@ from webauthn.helpers.structs import (
 )
 
 from .errors import HTTPError
-
-log = logging.getLogger("wsgi_auth.passkeys")
 
 RP_NAME = "wsgi_auth"  # what the browser's passkey dialog calls us
 CHALLENGE_BYTES = 32  # 256 random bits per ceremony (ASVS 6.7.2 asks for 64)
@@ -112,7 +109,8 @@ def new_user_handle() -> str:
     return bytes_to_base64url(secrets.token_bytes(32))
 
 
-def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str], challenge: bytes) -> dict:
+def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str],
+                         challenge: bytes) -> dict:  # fmt: skip
     """``PublicKeyCredentialCreationOptions`` as JSON: a discoverable credential (resident key required),
     user verification preferred, no attestation, the account's passkeys excluded."""
     options = webauthn.generate_registration_options(

@@ -103,7 +103,8 @@ def register(request: Request, app) -> Response:
 def delete(request: Request, app) -> Response:
     raw = request.params["id"]
     # Another user's passkey is 404 like one that never was: ids say nothing about other accounts.
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or not app.store.delete_passkey(request.user["id"], int(raw)):
+    found = raw.isascii() and raw.isdigit() and len(raw) <= 18 and app.store.delete_passkey(request.user["id"], int(raw))
+    if not found:
         raise HTTPError(404, "No such passkey")
     return Response.no_content()
 
