@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, mfa, oauth, reset, sessions, users
+from .handlers import auth, meta, mfa, oauth, passkeys, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -46,6 +46,12 @@ ROUTES = [
     ("GET",    "/api/oauth/<provider>/callback",  oauth.callback,   ANYONE),
     ("GET",    "/api/user/identities",            oauth.identities, SIGNED_IN),
     ("DELETE", "/api/user/identities/<id>",       oauth.unlink,     SIGNED_IN),
+    ("GET",    "/api/passkeys",                     passkeys.list_,                SIGNED_IN),
+    ("POST",   "/api/passkeys/options",             passkeys.registration_options, SIGNED_IN),
+    ("POST",   "/api/passkeys",                     passkeys.register,             SIGNED_IN),
+    ("DELETE", "/api/passkeys/<id>",                passkeys.delete,               SIGNED_IN),
+    ("POST",   "/api/authenticate/passkey/options", passkeys.login_options,        ANYONE),
+    ("POST",   "/api/authenticate/passkey",         passkeys.login,                ANYONE),
 ]  # fmt: skip
 
 

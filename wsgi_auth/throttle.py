@@ -19,6 +19,8 @@ RESET_WINDOW = 60 * 60
 MAX_RESETS_PER_UID = 3  # emails asked for one uid, whether or not it has an account
 MAX_RESETS_PER_ADDRESS = 20
 PURGE_INTERVAL = 60  # seconds between two purges by one process
+MAX_PASSKEY_CHALLENGES_PER_ADDRESS = 30  # live (unanswered, unexpired) passkey login challenges from one address
+MAX_PASSKEY_CHALLENGES = 10_000  # live passkey login challenges in all: the table cannot be flooded
 
 
 def _refuse(message: str, oldest: float, window: float, now: float):
@@ -90,4 +92,33 @@ class Throttle:
             kind, oldest = refused
             where = "for this user id" if kind == "uid" else "from this address"
             _refuse(f"Too many reset requests {where}; try again in {{wait}} seconds", oldest, RESET_WINDOW, now)
+        self.housekeeping()
+
+    # -- passkeys (handlers/passkeys.py) -----------------------------------------------------------
+
+    def attempt_passkey_options(self, challenge_hash: str, address: str, ttl: float) -> None:
+        """429 when this address (or everyone together) holds too many live login challenges; otherwise this
+        one is stored, for ``ttl`` seconds. Anyone may ask, so this is what bounds the table."""
+        now = self.clock()
+        limits = (MAX_PASSKEY_CHALLENGES_PER_ADDRESS, MAX_PASSKEY_CHALLENGES)
+        refused = self.store.reserve_login_challenge(challenge_hash, address, now, now + ttl, limits)
+        if refused is not None:
+            kind, oldest = refused
+            where = "from this address" if kind == "address" else "at once"
+            _refuse(f"Too many passkey sign-ins started {where}; try again in {{wait}} seconds", oldest, ttl, now)
+        self.housekeeping()
+
+    def check_passkey_login(self, address: str) -> None:
+        """429 when this address has failed too many logins lately (password and passkey failures count
+        together, per address only: a passkey answer names no uid an attacker could lock out)."""
+        now = self.clock()
+        count, oldest = self.store.login_failures_from(address, now - FAILURE_WINDOW)
+        if count >= MAX_FAILURES_PER_ADDRESS:
+            _refuse("Too many failed logins from this address; try again in {wait} seconds", oldest, FAILURE_WINDOW, now)
+
+    def passkey_login_failed(self, address: str) -> None:
+        """Count a refused passkey answer (a 401) as a failed login of this address."""
+        now = self.clock()
+        self.store.reserve_login_attempt(None, address, now, now - FAILURE_WINDOW, MAX_FAILURES_PER_UID,
+                                         MAX_FAILURES_PER_ADDRESS)  # fmt: skip
         self.housekeeping()

@@ -253,12 +253,14 @@ class SQLStore(MFAQueries, SessionQueries):
     # -- housekeeping --------------------------------------------------------
 
     def purge(self, now: float, failure_window: float, signup_window: float) -> None:
-        """Drop rows that can no longer matter: revoked tokens past expiry, counters past their window."""
+        """Drop rows that can no longer matter: revoked tokens past expiry, counters past their window,
+        sign-ins and passkey challenges past their end."""
         with self._connection() as connection:
             connection.execute(self._sql("DELETE FROM revoked_tokens WHERE expires_at < ?"), (int(now) - 60,))
             connection.execute(self._sql("DELETE FROM login_failures WHERE at <= ?"), (now - failure_window,))
             connection.execute(self._sql("DELETE FROM signups WHERE at <= ?"), (now - signup_window,))
             connection.execute(self._sql("DELETE FROM oauth_states WHERE expires_at < ?"), (now,))  # abandoned sign-ins
+            connection.execute(self._sql("DELETE FROM passkey_challenges WHERE expires_at < ?"), (now,))  # unanswered
 
     def check(self) -> None:
         """Raises :class:`StoreUnavailable` when the database cannot be read (the health check)."""

@@ -102,7 +102,7 @@ class IdentityQueries:
 
     def delete_identity(self, user_id: int, identity_id: int) -> str:
         """``"deleted"``; ``"missing"`` (no such identity of this user); ``"last"`` (the account's only way
-        to sign in: no password, no other identity). Decided under the table's write lock, so two
+        to sign in: no password, no other identity, no passkey). Decided under the table's write lock, so two
         removals at once cannot take away both of the last two."""
         with self._connection() as connection, self._locked(connection, "identities"):
             def one(sql, params):
@@ -111,6 +111,7 @@ class IdentityQueries:
             if one("SELECT id FROM identities WHERE id = ? AND user_id = ?", (identity_id, user_id)) is None:
                 return "missing"
             others = one("SELECT COUNT(*) AS n FROM identities WHERE user_id = ? AND id <> ?", (user_id, identity_id))
+            others["n"] += one("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = ?", (user_id,))["n"]  # a way in too
             password = one("SELECT password_hash FROM users WHERE id = ?", (user_id,))
             if others["n"] == 0 and not (password and password["password_hash"]):
                 return "last"

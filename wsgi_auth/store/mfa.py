@@ -97,7 +97,3 @@ class MFAQueries:
             (user_id, user_id),
         )
         return row["totp"] > 0, row["recovery_codes"]
-
-    def count_passkeys(self, user_id: int) -> int:
-        """How many passkeys the account has (``GET /api/mfa``)."""
-        return 0  # passkeys branch counts its table here

@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 from ..config import ConfigError, database_label
 from .base import SQLStore, StoreUnavailable
 from .identities import IdentityQueries
+from .passkeys import PasskeyQueries
 
 CONNECT_TIMEOUT = 3  # seconds to open a connection
 POOL_WAIT = 2  # seconds a request waits for a connection from the pool before its 503
@@ -39,7 +40,7 @@ class StoreUnreachableAtStart(ConfigError):
     stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
-class PostgresStore(IdentityQueries, SQLStore):
+class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
     dialect = "postgresql"
     integrity_error = psycopg.errors.UniqueViolation
     driver_error = psycopg.Error
@@ -119,7 +120,7 @@ class PostgresStore(IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests", "identities"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

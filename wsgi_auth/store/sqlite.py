@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .base import SQLStore, StoreUnavailable
 from .identities import IdentityQueries
+from .passkeys import PasskeyQueries
 
 
 def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:
@@ -46,7 +47,7 @@ def _identity(path: str):
     return stat.st_dev, stat.st_ino
 
 
-class SqliteStore(IdentityQueries, SQLStore):
+class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error

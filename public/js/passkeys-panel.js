@@ -1,0 +1,130 @@
+// The dashboard's "Passkeys" panel (API.md, Passkeys): this account's passkeys, with when each was
+// added and last used, a Remove button each, and "Add a passkey" with an optional name.
+//   GET    /api/passkeys              the list
+//   POST   /api/passkeys/options      the challenge and options for navigator.credentials.create()
+//   POST   /api/passkeys              {name?, credential}: the service verifies and stores the new passkey
+//   DELETE /api/passkeys/<id>         remove one: it no longer signs in
+// Failures show the server's own message (or what the browser's passkey dialog said).
+
+import { pythonURI, fetchOptions, requestOptions } from '../config.js';
+import { send, messageOf } from './api.js';
+import { supported, creationOptions, registrationJSON, browserMessage } from './webauthn-json.js';
+
+const panel = document.getElementById('passkeys-panel');
+const list = document.getElementById('passkeys');
+const empty = document.getElementById('passkeys-empty');
+const form = document.getElementById('passkey-add');
+const nameInput = document.getElementById('passkey-name');
+const addButton = document.getElementById('passkey-add-button');
+const unsupported = document.getElementById('passkeys-unsupported');
+const message = document.getElementById('passkeys-message');
+
+function say(text, ok = false) {
+    message.classList.toggle('ok', ok);
+    message.textContent = text;
+}
+
+function when(value) {
+    if (!value) {
+        return 'never';
+    }
+    const date = new Date(value);
+    const time = document.createElement('time');
+    time.dateTime = value;
+    time.textContent = Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+    return time;
+}
+
+async function remove(passkey, button) {
+    button.disabled = true;
+    const result = await send(`${pythonURI}/api/passkeys/${encodeURIComponent(passkey.id)}`, requestOptions('DELETE'));
+    if (result.status === 204) {
+        say(`${passkey.name} removed: it no longer signs in.`, true);
+        await load();
+        return;
+    }
+    button.disabled = false;
+    say(messageOf(result));
+}
+
+function render(passkeys) {
+    list.replaceChildren();
+    for (const passkey of passkeys) {
+        const item = document.createElement('li');
+        item.className = 'identity passkey';
+        item.dataset.passkeyId = passkey.id;
+        const label = document.createElement('span');
+        label.className = 'identity-label passkey-name';
+        label.textContent = passkey.name;  // textContent: a name is never HTML
+        const added = document.createElement('span');
+        added.className = 'identity-since passkey-created';
+        added.append('added ', when(passkey.created_at));
+        const used = document.createElement('span');
+        used.className = 'identity-since passkey-used';
+        used.append('last used ', when(passkey.last_used_at));
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'danger';
+        button.textContent = 'Remove';
+        button.setAttribute('aria-label', `Remove ${passkey.name}`);
+        button.addEventListener('click', () => remove(passkey, button));
+        item.append(label, added, used, button);
+        list.append(item);
+    }
+    empty.hidden = passkeys.length > 0;
+}
+
+async function load() {
+    const result = await send(`${pythonURI}/api/passkeys`, fetchOptions);
+    if (result.ok) {
+        render(result.body.data);
+    } else if (result.status !== 401) {  // 401: dashboard-page.js takes the browser to the login page
+        say(messageOf(result));
+    }
+    panel.removeAttribute('aria-busy');
+}
+
+async function add() {
+    say('');
+    const options = await send(`${pythonURI}/api/passkeys/options`, requestOptions('POST'));
+    if (!options.ok) {
+        say(messageOf(options));
+        return;
+    }
+    let credential;
+    try {
+        credential = await navigator.credentials.create({ publicKey: creationOptions(options.body.data) });
+    } catch (error) {
+        say(browserMessage(error));
+        return;
+    }
+    const body = { credential: registrationJSON(credential) };
+    if (nameInput.value.trim()) {
+        body.name = nameInput.value;
+    }
+    const result = await send(`${pythonURI}/api/passkeys`, requestOptions('POST', body));
+    if (result.status === 201) {
+        nameInput.value = '';
+        say(`${result.body.data.name} added: use it on the login page with "Sign in with a passkey".`, true);
+        await load();
+        return;
+    }
+    say(messageOf(result));
+}
+
+if (supported) {
+    form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        addButton.disabled = true;
+        try {
+            await add();
+        } finally {
+            addButton.disabled = false;
+        }
+    });
+    addButton.disabled = false;
+} else {
+    form.hidden = true;
+    unsupported.hidden = false;
+}
+load();

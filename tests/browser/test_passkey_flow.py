@@ -1,0 +1,100 @@
+"""Passkeys in Chromium: add one on the dashboard, sign in with it from the login page, remove it.
+
+Chromium's virtual authenticator (DevTools protocol, ``WebAuthn.addVirtualAuthenticator``) stands
+in for a phone or laptop: a CTAP2 platform authenticator with resident keys and user verification,
+which answers at once. The service is ``serve.py`` on ``http://localhost:<free port>``: localhost
+is a secure context over plain http, and a host name (not an address) can be an RP ID.
+"""
+
+import secrets
+
+import pytest
+
+from support import PASSWORD, Server
+
+REFUSED_LOGIN = "Passkey sign-in failed: this passkey is not registered here or its answer does not check out"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, browser):
+    server = Server.serve_py(tmp_path_factory.mktemp("passkey-service"), "--workers", "1", port=0,
+                             url_host="localhost", secret_key=secrets.token_hex(32))  # fmt: skip
+    server.start()
+    yield server
+    server.stop()
+
+
+def virtual_authenticator(context, page):
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    found = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+    return cdp, found["authenticatorId"]
+
+
+def make_user(service, uid):
+    body = {"uid": uid, "name": uid.title(), "password": PASSWORD}
+    assert service.request("POST", "/api/user", body, headers={"X-Origin": "client"}).status == 201
+
+
+def log_in_with_password(page, service, uid):
+    page.goto(f"{service.url}/")
+    page.wait_for_selector("#submit:not([disabled])")
+    page.fill("#uid", uid)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    page.wait_for_url("**/dashboard.html")
+
+
+def log_out(page):
+    page.click("#logout")
+    page.wait_for_url("**/index.html")
+
+
+def test_add_a_passkey_sign_in_with_it_and_remove_it(service, context, page):
+    cdp, authenticator = virtual_authenticator(context, page)
+    uid = f"pia-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    log_in_with_password(page, service, uid)
+
+    page.wait_for_selector("#passkeys-panel:not([aria-busy])")
+    assert page.is_visible("#passkeys-empty")
+    page.fill("#passkey-name", "  Laptop ")
+    page.click("#passkey-add-button")
+    page.wait_for_selector("#passkeys-message:has-text('Laptop added')")
+    item = page.locator("#passkeys li.passkey")
+    assert item.count() == 1
+    assert item.locator(".passkey-name").inner_text() == "Laptop"
+    assert "added" in item.inner_text() and "last used never" in item.inner_text()
+    [credential] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert credential["isResidentCredential"] is True and credential["rpId"] == "localhost"
+
+    log_out(page)
+    page.wait_for_selector("#passkey-login:visible")
+    page.click("#passkey-login")
+    page.wait_for_url("**/dashboard.html")
+    page.wait_for_selector(f"#user-uid:has-text('{uid}')")  # signed in by the passkey alone
+    page.wait_for_selector("#passkeys li.passkey .passkey-used time")  # "last used" is now a time
+
+    page.click("button[aria-label='Remove Laptop']")
+    page.wait_for_selector("#passkeys-message:has-text('Laptop removed')")
+    assert page.locator("#passkeys li.passkey").count() == 0 and page.is_visible("#passkeys-empty")
+
+    log_out(page)
+    page.click("#passkey-login")  # the authenticator still has it; the service no longer does
+    page.wait_for_selector(f"#message:has-text('{REFUSED_LOGIN}')")
+    assert page.url.endswith("/index.html")
+
+
+def test_without_passkeys_in_the_browser_the_buttons_stay_hidden(service, context, page):
+    context.add_init_script("delete window.PublicKeyCredential;")
+    uid = f"old-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    page.goto(f"{service.url}/")
+    page.wait_for_selector("#submit:not([disabled])")
+    assert page.locator("#passkey-box").is_hidden() and page.locator("#passkey-login").is_hidden()
+    log_in_with_password(page, service, uid)
+    page.wait_for_selector("#passkeys-unsupported:visible")
+    assert page.locator("#passkey-add").is_hidden()

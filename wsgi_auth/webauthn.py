@@ -1,0 +1,200 @@
+"""Passkeys: the WebAuthn protocol through py_webauthn (``import webauthn``), and the few choices it leaves us.
+
+The library builds the options a browser hands to ``navigator.credentials.create()``
+and ``.get()``, parses what the browser sends back and verifies it: the client data's
+type, challenge and origin, the RP ID hash, user presence, the attestation (we ask for
+none), the signature and the signature counter. Here we decide who the relying party
+is (:func:`relying_party`), which origins may answer, how long a challenge lives, and
+that every failure of the library to verify junk is a refusal, never a 500.
+"""
+
+import dataclasses
+import hashlib
+import json
+import secrets
+from urllib.parse import urlsplit
+
+import webauthn
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    parse_authentication_credential_json,
+    parse_client_data_json,
+    parse_registration_credential_json,
+)
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from .errors import HTTPError
+
+RP_NAME = "wsgi_auth"  # what the browser's passkey dialog calls us
+CHALLENGE_BYTES = 32  # 256 random bits per ceremony (ASVS 6.7.2 asks for 64)
+CHALLENGE_TTL = 300  # seconds from options to answer (API.md: 5 minutes)
+BROWSER_TIMEOUT_MS = 120_000  # how long the browser's dialog waits; well inside the challenge's life
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(Exception):
+    """The library could not parse or verify what the browser sent; ``reason`` is for the server log only."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class RelyingParty:
+    id: str  # the RP ID: a host name, no scheme, no port
+    origins: tuple[str, ...]  # origins whose client data we accept
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str:
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS.get(scheme)) else f"{scheme}://{host}:{port}"
+
+
+def _split(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an origin or URL, lower case; None when it is not one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def relying_party(settings, environ) -> RelyingParty:
+    """Who we are to the browser: the host of ``WSGI_AUTH_PUBLIC_URL``, else the request's own ``Host``.
+
+    The accepted origins are that URL's (or the request's own) origin, plus each configured CORS
+    origin whose host is the RP ID or one of its subdomains: those pages may already call the API
+    with the user's cookie, and a browser lets them use this RP ID (the lesson's frontend on
+    ``http://localhost:4100`` beside the API on ``localhost:8587``). 400 when the request names no host.
+    """
+    if settings.public_url:
+        found = _split(settings.public_url)
+    else:
+        found = _split(f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}")
+    if found is None:
+        raise HTTPError(400, "The request's Host header names no site for passkeys")
+    scheme, host, port = found
+    origins = [_origin(scheme, host, port)]
+    for allowed in settings.allowed_origins:
+        other = _split(allowed)
+        if other is not None and (other[1] == host or other[1].endswith("." + host)):
+            origin = _origin(*other)
+            if origin not in origins:
+                origins.append(origin)
+    return RelyingParty(host, tuple(origins))
+
+
+def new_challenge() -> tuple[bytes, str]:
+    """A fresh challenge (CSPRNG) and what the database keeps of it: its SHA-256."""
+    challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    return challenge, challenge_hash(challenge)
+
+
+def challenge_hash(challenge: bytes) -> str:
+    return hashlib.sha256(challenge).hexdigest()
+
+
+def new_user_handle() -> str:
+    """A WebAuthn user handle: 32 random bytes, base64url. Never the uid, which the authenticator would keep."""
+    return bytes_to_base64url(secrets.token_bytes(32))
+
+
+def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str],
+                         challenge: bytes) -> dict:  # fmt: skip
+    """``PublicKeyCredentialCreationOptions`` as JSON: a discoverable credential (resident key required),
+    user verification preferred, no attestation, the account's passkeys excluded."""
+    options = webauthn.generate_registration_options(
+        rp_id=rp.id,
+        rp_name=RP_NAME,
+        user_id=base64url_to_bytes(handle),
+        user_name=user["uid"],
+        user_display_name=user["name"],
+        challenge=challenge,
+        timeout=BROWSER_TIMEOUT_MS,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement.PREFERRED,
+        ),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(i)) for i in credential_ids],
+    )
+    return json.loads(webauthn.options_to_json(options))
+
+
+def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
+    """``PublicKeyCredentialRequestOptions`` as JSON: no allowCredentials, so the authenticator offers
+    the passkeys it holds for this RP ID (discoverable credentials: no uid asked first)."""
+    options = webauthn.generate_authentication_options(
+        rp_id=rp.id, challenge=challenge, timeout=BROWSER_TIMEOUT_MS, allow_credentials=[],
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )  # fmt: skip
+    return json.loads(webauthn.options_to_json(options))
+
+
+# What the browser sent is parsed and verified by the library, which reads attacker-chosen bytes (JSON,
+# base64url, CBOR, COSE keys, DER signatures) and does not promise which exception junk raises: any
+# failure there is a refusal (400 or 401 by the caller), with the library's reason in the server log.
+
+
+def _same_id(parsed) -> None:
+    # The library checks this too, but only after the challenge is spent; a wrong shape should not spend it.
+    if bytes_to_base64url(parsed.raw_id) != parsed.id:
+        raise ValueError("id is not the base64url of rawId")
+
+
+def parse_registration(credential: dict):
+    """The library's ``RegistrationCredential`` and the challenge its client data answers."""
+    try:
+        parsed = parse_registration_credential_json(credential)
+        _same_id(parsed)
+        return parsed, parse_client_data_json(parsed.response.client_data_json).challenge
+    except Exception as error:  # noqa: BLE001 - see above
+        raise Refused(f"{type(error).__name__}: {error}") from None
+
+
+def parse_authentication(credential: dict):
+    """The library's ``AuthenticationCredential``, the challenge its client data answers, its credential
+    id (base64url) and its user handle (base64url, or None when the authenticator sent none)."""
+    try:
+        parsed = parse_authentication_credential_json(credential)
+        _same_id(parsed)
+        challenge = parse_client_data_json(parsed.response.client_data_json).challenge
+        handle = parsed.response.user_handle
+        return parsed, challenge, bytes_to_base64url(parsed.raw_id), bytes_to_base64url(handle) if handle else None
+    except Exception as error:  # noqa: BLE001 - see above
+        raise Refused(f"{type(error).__name__}: {error}") from None
+
+
+def verify_registration(parsed, challenge: bytes, rp: RelyingParty):
+    """``(credential id as base64url, COSE public key, signature counter)`` of a verified attestation."""
+    try:
+        verified = webauthn.verify_registration_response(
+            credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
+            require_user_presence=True, require_user_verification=False,
+        )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - see above
+        raise Refused(f"{type(error).__name__}: {error}") from None
+    return bytes_to_base64url(verified.credential_id), verified.credential_public_key, verified.sign_count
+
+
+def verify_authentication(parsed, challenge: bytes, rp: RelyingParty, public_key: bytes, sign_count: int) -> int:
+    """The new signature counter of a verified assertion. The library refuses a counter that did not go
+    up when either side keeps one (a cloned authenticator, or a replay)."""
+    try:
+        verified = webauthn.verify_authentication_response(
+            credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
+            credential_public_key=public_key, credential_current_sign_count=sign_count,
+            require_user_verification=False,
+        )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - see above
+        raise Refused(f"{type(error).__name__}: {error}") from None
+    return verified.new_sign_count
