@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from support import PASSWORD, assert_error, login, signup
+from support import PASSWORD, assert_error, db_rows, login, signup
 from wsgi_auth import passwords
 from wsgi_auth.hash_gate import BUSY, HashGate
 
@@ -99,6 +99,32 @@ def test_a_full_queue_is_refused_at_once_and_a_long_wait_ends_in_503(app):
                 pass
         assert waited.value.status == 503
     assert gate._admitted.acquire(blocking=False) and gate._admitted.acquire(blocking=False)
+
+
+def test_logins_turned_away_by_a_full_gate_are_not_counted(client, gate):
+    # A client that comes back after Retry-After, again and again, is never locked out by it.
+    signup(client, "alice")
+    with gate:
+        for _ in range(8):  # more than the 5 failures that lock a uid
+            assert_busy(login(client, "alice", status=503))
+    login(client, "alice")
+
+
+def test_a_login_whose_wait_runs_out_is_taken_back(client, app):
+    signup(client, "alice")
+    app.hash_gate = HashGate(slots=1, queue=1, wait=0.01, retry_after=2)
+    with app.hash_gate:  # the one slot is taken: the login is admitted, counted, waits 0.01 s, gives up
+        for _ in range(8):
+            assert_busy(login(client, "alice", status=503))
+    assert db_rows(app, "SELECT COUNT(*) FROM login_failures") == [(0,)]
+    login(client, "alice")
+
+
+def test_wrong_passwords_through_the_gate_still_count(client, gate):
+    signup(client, "alice")
+    for _ in range(5):
+        login(client, "alice", password="not her password", status=401)
+    assert_error(login(client, "alice", status=429), 429)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread CPU priority is Linux's")

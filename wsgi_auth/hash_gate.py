@@ -13,6 +13,7 @@ The slot is given back however the block ends (a wrong password, an error).
 Login, signup and password change all pass through the same gate.
 """
 
+import contextlib
 import threading
 
 from .errors import HTTPError
@@ -46,3 +47,26 @@ class HashGate:
         self._running.release()
         self._admitted.release()
         return False
+
+    @contextlib.contextmanager
+    def counted(self, throttle, uid_key: str | None, address: str):
+        """A password check that counts as a login attempt, through the gate; yields the attempt's time.
+
+        A full gate turns the request away at once: 503, nothing counted and nothing written (the client
+        is asked to come back, not refused, so retrying after ``Retry-After`` never locks an account).
+        Otherwise the attempt is counted (``throttle.attempt_login``: 429 over the limit) before it waits
+        for a hashing slot; a wait that runs out is a 503 and the attempt is taken back.
+        """
+        if not self._admitted.acquire(blocking=False):
+            raise self.busy()
+        try:
+            attempted_at = throttle.attempt_login(uid_key, address)
+            if not self._running.acquire(timeout=self.wait):
+                throttle.forget_attempt(uid_key, address, attempted_at)
+                raise self.busy()
+            try:
+                yield attempted_at
+            finally:
+                self._running.release()
+        finally:
+            self._admitted.release()

@@ -6,7 +6,7 @@
 // 401 -> login page; 403 -> the "Admins only" notice. The service decides; this page only shows.
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
-import { send, messageOf, leaveIfSignedOut } from './api.js';
+import { send, messageOf, leaveIfSignedOut, sayIn } from './api.js';
 import './logout.js';
 import { accountActions } from './admin-account-actions.js';
 
@@ -31,10 +31,7 @@ let page = positiveInt(query.get('page'), 1);
 const perPage = Math.min(positiveInt(query.get('per_page'), 10), 200);  // the API's maximum
 let myUid = null;
 
-function say(text, ok = false) {
-    message.classList.toggle('ok', ok);
-    message.textContent = text;
-}
+const say = sayIn(message);
 
 function userURL(uid) {
     return `${pythonURI}/api/users/${encodeURIComponent(uid)}`;

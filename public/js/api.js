@@ -47,3 +47,39 @@ export function leaveIfSignedOut(result) {
     }
     return false;
 }
+
+// say(text, ok) for one message element: the server's sentence, or a success (class "ok").
+export function sayIn(element) {
+    return (text, ok = false) => {
+        element.classList.toggle('ok', ok);
+        element.textContent = text;
+    };
+}
+
+// A <time> for a timestamp from the API, in the reader's locale; the raw text if it is not a date.
+export function timeElement(value, dateOnly = false) {
+    const date = new Date(value);
+    const time = document.createElement('time');
+    time.dateTime = value;
+    if (Number.isNaN(date.getTime())) {
+        time.textContent = String(value);
+    } else {
+        time.textContent = dateOnly ? date.toLocaleDateString() : date.toLocaleString();
+    }
+    return time;
+}
+
+// A dashboard panel's first GET: the answer's data, or null after saying why. A 401 leaves for the
+// login page; the panel stops being busy either way.
+export async function loadPanel(panel, url, init, say) {
+    const result = await send(url, init);
+    if (leaveIfSignedOut(result)) {
+        return null;
+    }
+    panel.removeAttribute('aria-busy');
+    if (!result.ok) {
+        say(messageOf(result));
+        return null;
+    }
+    return result.body.data;
+}

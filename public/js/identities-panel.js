@@ -4,7 +4,7 @@
 // "Link" button for each configured provider: signed in, the same start link links instead.
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
-import { send, messageOf } from './api.js';
+import { send, messageOf, timeElement } from './api.js';
 import { startURL } from './oauth-buttons.js';
 
 const panel = document.getElementById('identities-panel');
@@ -13,13 +13,7 @@ const empty = document.getElementById('identities-empty');
 const links = document.getElementById('identities-link');
 const message = document.getElementById('identities-message');
 
-function when(value) {
-    const date = new Date(value);
-    const time = document.createElement('time');
-    time.dateTime = value;
-    time.textContent = Number.isNaN(date.getTime()) ? String(value) : date.toLocaleDateString();
-    return time;
-}
+const when = (value) => timeElement(value, true);
 
 async function remove(identity, button) {
     button.disabled = true;

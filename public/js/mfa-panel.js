@@ -6,7 +6,7 @@
 // Every failure shows the server's own message. See docs/SECOND_FACTORS.md.
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
-import { send, messageOf, leaveIfSignedOut } from './api.js';
+import { send, messageOf, leaveIfSignedOut, sayIn, loadPanel } from './api.js';
 
 const panel = document.getElementById('mfa-panel');
 const statusLine = document.getElementById('mfa-status');
@@ -27,10 +27,7 @@ const disableCode = document.getElementById('mfa-disable-code');
 
 let shownCodes = [];
 
-function say(text, ok = false) {
-    message.classList.toggle('ok', ok);
-    message.textContent = text;
-}
+const say = sayIn(message);
 
 // Which of the panel's parts is on screen: 'off', 'setup', 'codes' or 'on'.
 function showPart(part) {
@@ -51,18 +48,13 @@ function showStatus(data) {
 }
 
 async function load() {
-    const result = await send(`${pythonURI}/api/mfa`, fetchOptions);
-    if (leaveIfSignedOut(result)) {
+    const status = await loadPanel(panel, `${pythonURI}/api/mfa`, fetchOptions, say);
+    if (status === null) {
         return;
     }
-    panel.removeAttribute('aria-busy');
-    if (!result.ok) {
-        say(messageOf(result));
-        return;
-    }
-    showStatus(result.body.data);
+    showStatus(status);
     if (recovery.hidden) {  // the codes stay on screen until the user says they are saved
-        showPart(result.body.data.totp ? 'on' : 'off');
+        showPart(status.totp ? 'on' : 'off');
     }
 }
 

@@ -7,7 +7,7 @@
 // Failures show the server's own message (or what the browser's passkey dialog said).
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
-import { send, messageOf } from './api.js';
+import { send, messageOf, sayIn, timeElement, loadPanel } from './api.js';
 import { supported, creationOptions, registrationJSON, browserMessage } from './webauthn-json.js';
 
 const panel = document.getElementById('passkeys-panel');
@@ -19,20 +19,10 @@ const addButton = document.getElementById('passkey-add-button');
 const unsupported = document.getElementById('passkeys-unsupported');
 const message = document.getElementById('passkeys-message');
 
-function say(text, ok = false) {
-    message.classList.toggle('ok', ok);
-    message.textContent = text;
-}
+const say = sayIn(message);
 
 function when(value) {
-    if (!value) {
-        return 'never';
-    }
-    const date = new Date(value);
-    const time = document.createElement('time');
-    time.dateTime = value;
-    time.textContent = Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
-    return time;
+    return value ? timeElement(value) : 'never';
 }
 
 async function remove(passkey, button) {
@@ -75,13 +65,10 @@ function render(passkeys) {
 }
 
 async function load() {
-    const result = await send(`${pythonURI}/api/passkeys`, fetchOptions);
-    if (result.ok) {
-        render(result.body.data);
-    } else if (result.status !== 401) {  // 401: dashboard-page.js takes the browser to the login page
-        say(messageOf(result));
+    const passkeys = await loadPanel(panel, `${pythonURI}/api/passkeys`, fetchOptions, say);
+    if (passkeys !== null) {
+        render(passkeys);
     }
-    panel.removeAttribute('aria-busy');
 }
 
 async function add() {

@@ -5,7 +5,7 @@
 // session of the account ended; it does not sign in, so the next step is the login page.
 
 import { pythonURI, requestOptions } from '../config.js';
-import { send, messageOf } from './api.js';
+import { send, messageOf, sayIn } from './api.js';
 
 const form = document.getElementById('reset-form');
 const password = document.getElementById('password');
@@ -19,10 +19,7 @@ if (location.hash) {
     history.replaceState(null, '', location.pathname + location.search);
 }
 
-function say(text, ok = false) {
-    message.classList.toggle('ok', ok);
-    message.textContent = text;
-}
+const say = sayIn(message);
 
 form.addEventListener('submit', async (event) => {
     event.preventDefault();

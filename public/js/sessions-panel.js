@@ -5,17 +5,14 @@
 // The service ends a session at once, on every worker and host: the other browser's next request is a 401.
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
-import { send, messageOf, leaveIfSignedOut } from './api.js';
+import { send, messageOf, leaveIfSignedOut, sayIn, timeElement, loadPanel } from './api.js';
 
 const panel = document.getElementById('sessions-panel');
 const body = document.getElementById('sessions-body');
 const message = document.getElementById('sessions-message');
 const othersButton = document.getElementById('sign-out-others');
 
-function say(text, ok = false) {
-    message.classList.toggle('ok', ok);
-    message.textContent = text;
-}
+const say = sayIn(message);
 
 // "Firefox 128 on Linux" from a User-Agent header: enough to tell one's own browsers apart.
 const BROWSERS = [
@@ -40,13 +37,7 @@ export function describeBrowser(userAgent) {
     return `${found[1]} ${version}${system ? ` on ${system[1]}` : ''}`;
 }
 
-function when(value) {
-    const date = new Date(value);
-    const time = document.createElement('time');
-    time.dateTime = value;
-    time.textContent = Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
-    return time;
-}
+const when = (value) => timeElement(value);
 
 function cell(content) {
     const td = document.createElement('td');
@@ -79,16 +70,10 @@ function row(session) {
 }
 
 async function load() {
-    const result = await send(`${pythonURI}/api/sessions`, fetchOptions);
-    if (leaveIfSignedOut(result)) {
+    const sessions = await loadPanel(panel, `${pythonURI}/api/sessions`, fetchOptions, say);
+    if (sessions === null) {
         return;
     }
-    panel.removeAttribute('aria-busy');
-    if (!result.ok) {
-        say(messageOf(result));
-        return;
-    }
-    const sessions = result.body.data;
     body.replaceChildren(...sessions.map(row));
     othersButton.disabled = !sessions.some((session) => !session.current);
 }

@@ -9,6 +9,7 @@ The service must listen on port 8587: ``public/config.js`` (the lesson's) maps a
 import http.client
 import json
 import secrets
+import socket
 import sys
 from functools import partial
 from http.server import SimpleHTTPRequestHandler
@@ -47,6 +48,47 @@ def start_service(workdir, allowed_origins):
     would run it; ``service.restart(allowed_origins=...)`` changes the allowed origins."""
     return Server.serve_py(workdir, port=API_PORT, url_host="localhost", secret_key=secrets.token_hex(32),
                            allowed_origins=allowed_origins).start()  # fmt: skip
+
+
+def own_host_service(workdir, host, public_url=False, **settings):
+    """``python serve.py`` (one worker) on ``host`` and a free port, started, for pages that call their own
+    origin: ``config.js`` sends any host but localhost and 127.0.0.1 to the page's own origin, and a
+    page on ``localhost`` served by the service itself does the same. No fixed port is needed.
+    ``public_url=True`` sets ``WSGI_AUTH_PUBLIC_URL`` to the service's own URL (emailed links)."""
+    if host == "localhost":
+        assert not public_url, "the port on localhost is known only once the service has started"  # the default listening address; a host name can be a passkey's RP ID
+        server = Server.serve_py(workdir, "--workers", "1", port=0, url_host=host, secret_key=secrets.token_hex(32),
+                                 **settings)  # fmt: skip
+        return server.start()
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    if public_url:
+        settings["public_url"] = f"http://{host}:{port}"
+    server = Server.serve_py(workdir, "--host", host, "--workers", "1", port=port, url_host=host,
+                             secret_key=secrets.token_hex(32), **settings)  # fmt: skip
+    server.host = host
+    return server.start()
+
+
+def make_user(service, uid, email=None, password=PASSWORD):
+    """An account made through the API, without a page."""
+    body = {"uid": uid, "name": uid.title(), "password": password, **({"email": email} if email else {})}
+    assert service.request("POST", "/api/user", body, headers={"X-Origin": "client"}).status == 201
+
+
+def submit_login(page, site_url, uid, password=PASSWORD):
+    """The login form filled and sent, once the page's script has enabled it; nothing awaited after."""
+    page.goto(f"{site_url}/")
+    page.wait_for_selector("#submit:not([disabled])")
+    page.fill("#uid", uid)
+    page.fill("#password", password)
+    page.click("#submit")
+
+
+def log_out(page):
+    page.click("#logout")
+    page.wait_for_url("**/index.html")
 
 
 def make_admin_by_cli(service, uid):

@@ -76,7 +76,7 @@ def api(service):
 @pytest.fixture
 def context(browser):
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(5000)
+    context.set_default_timeout(15000)  # a waiting step's limit, not its time: CI shares 2 cores with servers
     yield context
     context.close()
 

@@ -9,17 +9,14 @@ is a secure context over plain http, and a host name (not an address) can be an 
 import secrets
 
 import pytest
-
-from support import PASSWORD, Server
+from browser_support import log_out, make_user, own_host_service, submit_login
 
 REFUSED_LOGIN = "Passkey sign-in failed: this passkey is not registered here or its answer does not check out"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, browser):
-    server = Server.serve_py(tmp_path_factory.mktemp("passkey-service"), "--workers", "1", port=0,
-                             url_host="localhost", secret_key=secrets.token_hex(32))  # fmt: skip
-    server.start()
+    server = own_host_service(tmp_path_factory.mktemp("passkey-service"), "localhost")
     yield server
     server.stop()
 
@@ -34,23 +31,9 @@ def virtual_authenticator(context, page):
     return cdp, found["authenticatorId"]
 
 
-def make_user(service, uid):
-    body = {"uid": uid, "name": uid.title(), "password": PASSWORD}
-    assert service.request("POST", "/api/user", body, headers={"X-Origin": "client"}).status == 201
-
-
 def log_in_with_password(page, service, uid):
-    page.goto(f"{service.url}/")
-    page.wait_for_selector("#submit:not([disabled])")
-    page.fill("#uid", uid)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
+    submit_login(page, service.url, uid)
     page.wait_for_url("**/dashboard.html")
-
-
-def log_out(page):
-    page.click("#logout")
-    page.wait_for_url("**/index.html")
 
 
 def test_add_a_passkey_sign_in_with_it_and_remove_it(service, context, page):

@@ -10,22 +10,16 @@ to port 8587 and any other host to the page's own origin, so no fixed port is ne
 
 import re
 import secrets
-import socket
 
 import pytest
+from browser_support import make_user, own_host_service, submit_login
 from smtp_server import SMTPServer
 
-from support import PASSWORD, Server
+from support import PASSWORD
 
 HOST = "127.0.0.2"
 SENT = "If that account exists and has an email address, a reset link has been sent"
 NEW_PASSWORD = "a brand new pw"
-
-
-def _free_port(host):
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +31,9 @@ def smtp():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, smtp, browser):
-    port = _free_port(HOST)
-    url = f"http://{HOST}:{port}"
-    server = Server.serve_py(tmp_path_factory.mktemp("reset-service"), "--host", HOST, "--workers", "1", port=port,
-                             url_host=HOST, secret_key=secrets.token_hex(32), smtp_url=smtp.url(),
-                             public_url=url)  # fmt: skip
-    server.host = HOST
-    server.start()
+    server = own_host_service(tmp_path_factory.mktemp("reset-service"), HOST, public_url=True, smtp_url=smtp.url())
     yield server
     server.stop()
-
-
-def make_user(service, uid, email=None):
-    body = {"uid": uid, "name": uid.title(), "password": PASSWORD, **({"email": email} if email else {})}
-    assert service.request("POST", "/api/user", body, headers={"X-Origin": "client"}).status == 201
 
 
 @pytest.fixture
@@ -61,7 +44,7 @@ def watched(browser, console):
 
     def _new():
         context = browser.new_context()
-        context.set_default_timeout(8000)
+        context.set_default_timeout(15000)
         contexts.append(context)
         watches.append(type(console)(context.new_page()))
         return watches[-1].page
@@ -74,11 +57,7 @@ def watched(browser, console):
 
 
 def log_in(page, service, uid, password):
-    page.goto(f"{service.url}/")
-    page.wait_for_selector("#submit:not([disabled])")
-    page.fill("#uid", uid)
-    page.fill("#password", password)
-    page.click("#submit")
+    submit_login(page, service.url, uid, password)
     page.wait_for_url("**/dashboard.html")
 
 

@@ -10,32 +10,22 @@ allows one step early), so no test waits for the clock.
 
 import re
 import secrets
-import socket
 import time
 
 import pyotp
 import pytest
+from browser_support import log_out, own_host_service, submit_login
 
-from support import PASSWORD, Server
+from support import PASSWORD
 
 HOST = "127.0.0.3"
 INVALID_CODE = "Invalid or already used code"
 CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"
 
 
-def _free_port(host):
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, browser):
-    port = _free_port(HOST)
-    server = Server.serve_py(tmp_path_factory.mktemp("totp-service"), "--host", HOST, "--workers", "1", port=port,
-                             url_host=HOST, secret_key=secrets.token_hex(32))  # fmt: skip
-    server.host = HOST
-    server.start()
+    server = own_host_service(tmp_path_factory.mktemp("totp-service"), HOST)
     yield server
     server.stop()
 
@@ -45,7 +35,7 @@ def page(browser, console, service):
     """A page in a fresh context on the service, watched like the conftest's (CSP, uncaught errors)."""
     context = browser.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=service.url)
-    context.set_default_timeout(8000)
+    context.set_default_timeout(15000)
     watch = type(console)(context.new_page())
     yield watch.page
     problems = watch.problems
@@ -64,16 +54,7 @@ def sign_up(page, service, uid):
 
 
 def fill_login(page, service, uid):
-    page.goto(f"{service.url}/")
-    page.wait_for_selector("#submit:not([disabled])")
-    page.fill("#uid", uid)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-
-
-def log_out(page):
-    page.click("#logout")
-    page.wait_for_url("**/index.html")
+    submit_login(page, service.url, uid)
 
 
 def next_step_code(secret):

@@ -40,7 +40,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(worker, i) for i in range(8)]
         deadline = time.monotonic() + 20
-        while len(answered) < 30 and time.monotonic() < deadline:
+        while len(acknowledged) < 30 and time.monotonic() < deadline:
             time.sleep(0.002)
         server.kill()  # mid-burst: requests are in flight
         killed.set()
@@ -49,7 +49,8 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
 
     assert server.process.returncode == -9
     assert 30 <= len(acknowledged) < 90, (len(acknowledged), answered)  # really mid-burst
-    assert set(answered) == {201}, answered
+    # 503: the login gate turned a signup away at once (8 at a time are more than it lets wait), by design
+    assert set(answered) <= {201, 503} and 201 in answered, answered
 
     connection = sqlite3.connect(database)
     try:

@@ -17,26 +17,24 @@ def login(request: Request, app) -> Response:
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
-    attempted_at = app.throttle.attempt_login(uid_key, address)
-
-    # Steps 4-5: query the user by uid.
-    found = app.store.credentials(uid) if uid_key is not None else None
-    if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
-        request.log_uid = found.user["uid"]
-    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
-        ok = False  # no account has such a password: refused without hashing it
-    else:
-        with app.hash_gate:  # a login flood waits here or gets 503, and signed-in requests keep the CPU
-            if found is None or not found.password_hash:  # unknown, or an account with no password (OAuth)
-                ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
-            else:
-                ok = passwords.check_password(password, found.password_hash)  # step 6
-                stored_cost = passwords.cost(found.password_hash) or 0
-                if stored_cost > app.unknown_uid_rounds:
-                    app.unknown_uid_rounds = stored_cost
-                elif not ok and stored_cost < app.unknown_uid_rounds:
-                    # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
-                    passwords.check_unknown_uid(password, app.unknown_uid_rounds)
+    # A login flood waits here or gets 503 (not counted), and signed-in requests keep the CPU.
+    with app.hash_gate.counted(app.throttle, uid_key, address) as attempted_at:
+        # Steps 4-5: query the user by uid.
+        found = app.store.credentials(uid) if uid_key is not None else None
+        if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
+            request.log_uid = found.user["uid"]
+        if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
+            ok = False  # no account has such a password: refused without hashing it
+        elif found is None or not found.password_hash:  # unknown, or an account with no password (OAuth)
+            ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
+        else:
+            ok = passwords.check_password(password, found.password_hash)  # step 6
+            stored_cost = passwords.cost(found.password_hash) or 0
+            if stored_cost > app.unknown_uid_rounds:
+                app.unknown_uid_rounds = stored_cost
+            elif not ok and stored_cost < app.unknown_uid_rounds:
+                # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
+                passwords.check_unknown_uid(password, app.unknown_uid_rounds)
     if not ok:
         app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13

@@ -30,8 +30,7 @@ def _check_current_password(request: Request, app, body: dict) -> str:
     current = validation.string_field(body, "current_password")
     user = request.user
     uid_key = user["uid"].lower()
-    app.throttle.attempt_login(uid_key, request.remote_addr)
-    with app.hash_gate:
+    with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):
         matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
     if not matches:
         app.throttle.housekeeping()  # the failure itself was counted by attempt_login

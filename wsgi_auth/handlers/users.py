@@ -45,8 +45,7 @@ def update_me(request: Request, app) -> Response:
     if new_password is not None:
         current = validation.string_field(body, "current_password")
         uid_key = user["uid"].lower()
-        app.throttle.attempt_login(uid_key, request.remote_addr)  # a wrong one counts as a failed login
-        with app.hash_gate:
+        with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):  # a wrong one is a failed login
             matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
         if not matches:
             app.throttle.housekeeping()  # the failure itself was counted by attempt_login

@@ -239,8 +239,9 @@ class SQLStore(MFAQueries, SessionQueries):
 
     def forget_login_attempt(self, uid_key: str, address: str, at: float) -> None:
         """Take back the one row ``reserve_login_attempt`` recorded for this attempt (and no other)."""
+        uid_match, params = ("uid_key IS NULL", (address, at)) if uid_key is None else ("uid_key = ?", (uid_key, address, at))
         self._execute("DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
-                      " WHERE uid_key = ? AND address = ? AND at = ? LIMIT 1)", (uid_key, address, at))  # fmt: skip
+                      f" WHERE {uid_match} AND address = ? AND at = ? LIMIT 1)", params)  # fmt: skip
 
     def clear_failures(self, uid_key: str) -> None:
         """Forget the failed logins of a uid (after its successful login)."""
