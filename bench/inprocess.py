@@ -175,10 +175,14 @@ def bench_scale(workdir, results, users=100_000, rounds=7, calls=2000, warmup=50
         check_id(app, environ["HTTP_COOKIE"])
     id_medians, _ = interleaved(contenders, rounds, calls, warmup, clock)
 
+    # bcrypt runs on the process's hashing threads (passwords.py): the CPU time of the whole process, or
+    # the wall clock, sees it; the calling thread's CPU time would not.
+    login_clock = time.process_time if clock is time.thread_time else clock
+
     def login_time(app, uid):
-        started = clock()
+        started = login_clock()
         login(app, uid)
-        return clock() - started
+        return login_clock() - started
 
     login12 = {"small": [], "big": []}
     login4 = {"small": [], "big": []}

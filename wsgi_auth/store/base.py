@@ -16,6 +16,12 @@ from .sessions import SessionQueries
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
 PUBLIC_COLUMNS = "id, uid, name, email, role, created_at"  # a user as every response shows it: never the hash
+# The signed-in request's one read (``user_for_token``), written out once rather than on every request.
+TOKEN_CHECK_SQL = (
+    f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
+    " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at"
+    " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ? AND sessions.user_id = ?"
+)
 
 
 class StoreUnavailable(HTTPError):
@@ -135,12 +141,7 @@ class SQLStore(MFAQueries, SessionQueries):
         """One indexed read per signed-in request: the user and the token's session,
         ``TokenCheck(user, token_version, session_created_at, session_expires_at)``, or None when the
         session was ended or the account is gone."""
-        row = self._one(
-            f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
-            " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at"
-            " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ? AND sessions.user_id = ?",
-            (sid, user_id),
-        )
+        row = self._one(TOKEN_CHECK_SQL, (sid, user_id))
         if row is None:
             return None
         return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"])

@@ -11,6 +11,7 @@ recovers without a restart. No wait is longer than a few seconds.
 """
 
 import contextlib
+import functools
 import re
 import threading
 import zlib
@@ -28,6 +29,12 @@ POOL_WAIT = 2  # seconds a request waits for a connection from the pool before i
 STATEMENT_TIMEOUT_MS = 5000  # a query (or a lock wait) never holds a request longer
 POOL_MAX = 32  # each serving thread keeps one: at least the server's thread count
 MIGRATION_LOCK = zlib.crc32(b"wsgi_auth schema_migrations")  # one advisory lock id for every host
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(sql: str) -> str:
+    """psycopg's ``%s`` for our ``?`` (no literal ? or % in our SQL), once per statement text."""
+    return sql.replace("?", "%s")
 
 
 def redact(url: str) -> str:
@@ -79,7 +86,7 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
         self._pool.close(timeout=1)
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s")  # no literal ? or % in our SQL
+        return _placeholders(sql)
 
     @contextlib.contextmanager
     def _connection(self):
