@@ -20,7 +20,6 @@ import re
 import secrets
 
 import pyotp
-import segno
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,6 +57,8 @@ def otpauth_url(secret: str, uid: str) -> str:
 def qr_svg(url: str) -> str:
     """The URL as an SVG QR code (no XML declaration: it travels inside JSON)."""
     buffer = io.BytesIO()
+    import segno  # here: only setting TOTP up draws a QR code, so a worker that never does need not load it
+
     segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, scale=5, dark="#000", light="#fff")
     return buffer.getvalue().decode("ascii")
 

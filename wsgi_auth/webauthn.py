@@ -9,25 +9,11 @@ that every failure of the library to verify junk is a refusal, never a 500.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import secrets
 from urllib.parse import urlsplit
-
-import webauthn
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from .errors import HTTPError
 
@@ -36,6 +22,17 @@ CHALLENGE_BYTES = 32  # 256 random bits per ceremony (ASVS 6.7.2 asks for 64)
 CHALLENGE_TTL = 300  # seconds from options to answer (API.md: 5 minutes)
 BROWSER_TIMEOUT_MS = 120_000  # how long the browser's dialog waits; well inside the challenge's life
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@functools.cache
+def _lib():
+    """py_webauthn, imported by the first passkey request: a worker that never sees one does not carry
+    it (about 20 MiB with what it imports)."""
+    import webauthn
+    from webauthn import helpers
+    from webauthn.helpers import structs
+
+    return webauthn, helpers, structs
 
 
 class Refused(Exception):
@@ -106,26 +103,28 @@ def challenge_hash(challenge: bytes) -> str:
 
 def new_user_handle() -> str:
     """A WebAuthn user handle: 32 random bytes, base64url. Never the uid, which the authenticator would keep."""
-    return bytes_to_base64url(secrets.token_bytes(32))
+    return _lib()[1].bytes_to_base64url(secrets.token_bytes(32))
 
 
 def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str],
                          challenge: bytes) -> dict:  # fmt: skip
     """``PublicKeyCredentialCreationOptions`` as JSON: a discoverable credential (resident key required),
     user verification preferred, no attestation, the account's passkeys excluded."""
+    webauthn, helpers, structs = _lib()
     options = webauthn.generate_registration_options(
         rp_id=rp.id,
         rp_name=RP_NAME,
-        user_id=base64url_to_bytes(handle),
+        user_id=helpers.base64url_to_bytes(handle),
         user_name=user["uid"],
         user_display_name=user["name"],
         challenge=challenge,
         timeout=BROWSER_TIMEOUT_MS,
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED,
-            user_verification=UserVerificationRequirement.PREFERRED,
+        authenticator_selection=structs.AuthenticatorSelectionCriteria(
+            resident_key=structs.ResidentKeyRequirement.REQUIRED,
+            user_verification=structs.UserVerificationRequirement.PREFERRED,
         ),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(i)) for i in credential_ids],
+        exclude_credentials=[structs.PublicKeyCredentialDescriptor(id=helpers.base64url_to_bytes(i))
+                             for i in credential_ids],  # fmt: skip
     )
     return json.loads(webauthn.options_to_json(options))
 
@@ -133,9 +132,10 @@ def registration_options(rp: RelyingParty, user: dict, handle: str, credential_i
 def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
     """``PublicKeyCredentialRequestOptions`` as JSON: no allowCredentials, so the authenticator offers
     the passkeys it holds for this RP ID (discoverable credentials: no uid asked first)."""
+    webauthn, _, structs = _lib()
     options = webauthn.generate_authentication_options(
         rp_id=rp.id, challenge=challenge, timeout=BROWSER_TIMEOUT_MS, allow_credentials=[],
-        user_verification=UserVerificationRequirement.PREFERRED,
+        user_verification=structs.UserVerificationRequirement.PREFERRED,
     )  # fmt: skip
     return json.loads(webauthn.options_to_json(options))
 
@@ -147,16 +147,17 @@ def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
 
 def _same_id(parsed) -> None:
     # The library checks this too, but only after the challenge is spent; a wrong shape should not spend it.
-    if bytes_to_base64url(parsed.raw_id) != parsed.id:
+    if _lib()[1].bytes_to_base64url(parsed.raw_id) != parsed.id:
         raise ValueError("id is not the base64url of rawId")
 
 
 def parse_registration(credential: dict):
     """The library's ``RegistrationCredential`` and the challenge its client data answers."""
+    helpers = _lib()[1]
     try:
-        parsed = parse_registration_credential_json(credential)
+        parsed = helpers.parse_registration_credential_json(credential)
         _same_id(parsed)
-        return parsed, parse_client_data_json(parsed.response.client_data_json).challenge
+        return parsed, helpers.parse_client_data_json(parsed.response.client_data_json).challenge
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None
 
@@ -164,18 +165,21 @@ def parse_registration(credential: dict):
 def parse_authentication(credential: dict):
     """The library's ``AuthenticationCredential``, the challenge its client data answers, its credential
     id (base64url) and its user handle (base64url, or None when the authenticator sent none)."""
+    helpers = _lib()[1]
     try:
-        parsed = parse_authentication_credential_json(credential)
+        parsed = helpers.parse_authentication_credential_json(credential)
         _same_id(parsed)
-        challenge = parse_client_data_json(parsed.response.client_data_json).challenge
+        challenge = helpers.parse_client_data_json(parsed.response.client_data_json).challenge
         handle = parsed.response.user_handle
-        return parsed, challenge, bytes_to_base64url(parsed.raw_id), bytes_to_base64url(handle) if handle else None
+        encode = helpers.bytes_to_base64url
+        return parsed, challenge, encode(parsed.raw_id), encode(handle) if handle else None
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None
 
 
 def verify_registration(parsed, challenge: bytes, rp: RelyingParty):
     """``(credential id as base64url, COSE public key, signature counter)`` of a verified attestation."""
+    webauthn, helpers, _ = _lib()
     try:
         verified = webauthn.verify_registration_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
@@ -183,12 +187,13 @@ def verify_registration(parsed, challenge: bytes, rp: RelyingParty):
         )  # fmt: skip
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None
-    return bytes_to_base64url(verified.credential_id), verified.credential_public_key, verified.sign_count
+    return helpers.bytes_to_base64url(verified.credential_id), verified.credential_public_key, verified.sign_count
 
 
 def verify_authentication(parsed, challenge: bytes, rp: RelyingParty, public_key: bytes, sign_count: int) -> int:
     """The new signature counter of a verified assertion. The library refuses a counter that did not go
     up when either side keeps one (a cloned authenticator, or a replay)."""
+    webauthn = _lib()[0]
     try:
         verified = webauthn.verify_authentication_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
