@@ -64,9 +64,13 @@ class SQLStore(MFAQueries, SessionQueries):
     def _sql(self, sql: str) -> str:
         return sql
 
+    def _query(self, connection, sql: str, params):
+        """Run one statement of ``_rows``; the cursor that holds its result."""
+        return connection.execute(self._sql(sql), params)
+
     def _rows(self, sql: str, params=()) -> list[dict]:
         with self._connection() as connection:
-            cursor = connection.execute(self._sql(sql), params)
+            cursor = self._query(connection, sql, params)
             names = _column_names.get((self.dialect, sql))
             if names is None:  # psycopg builds a Column object per column on each ``description``
                 names = [column[0] for column in cursor.description]
