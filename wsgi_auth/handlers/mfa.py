@@ -7,35 +7,21 @@ session. A wrong ``current_password`` or code counts as a failed login of the ui
 See docs/SECOND_FACTORS.md.
 """
 
-from .. import passwords, second_factor, sessions, totp, validation
+from .. import second_factor, sessions, totp, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
+from ..reauth import check_current_password
 
 ALREADY_ON = "Two-factor authentication is already on: turn it off first to set up another app"
 NOTHING_PENDING = "No authenticator app is being set up: start with POST /api/mfa/totp"
 WRONG_SETUP_CODE = "That is not the current code of the app being set up: check the device's clock and try again"
 NOT_ON = "Two-factor authentication is not on"
-WRONG_PASSWORD = "current_password is wrong"
 WRONG_CODE = "code is wrong or was already used"
 
 
 def _status(app, user_id: int) -> dict:
     active, recovery_left = app.store.mfa_status(user_id)
     return {"totp": active, "recovery_codes_left": recovery_left, "passkeys": app.store.count_passkeys(user_id)}
-
-
-def _check_current_password(request: Request, app, body: dict) -> str:
-    """403 when ``current_password`` is wrong (an account with no password, made by OAuth, has none
-    that can be right), counted as a failed login of the uid; 429 once it has failed too often."""
-    current = validation.string_field(body, "current_password")
-    user = request.user
-    uid_key = user["uid"].lower()
-    with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):
-        matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
-    if not matches:
-        app.throttle.housekeeping()  # the failure itself was counted by attempt_login
-        raise HTTPError(403, WRONG_PASSWORD)
-    return uid_key
 
 
 def status(request: Request, app) -> Response:
@@ -51,7 +37,7 @@ def start_totp(request: Request, app) -> Response:
     user = request.user
     if second_factor.required(app.store.totp(user["id"])):
         raise HTTPError(409, ALREADY_ON)
-    uid_key = _check_current_password(request, app, body)
+    uid_key = check_current_password(request, app, body)
     app.throttle.login_succeeded(uid_key)
     secret = totp.new_secret()
     if not app.store.save_pending_totp(user["id"], totp.encrypt(app.totp_keys, secret, user["uid"]), app.clock()):
@@ -92,7 +78,7 @@ def disable_totp(request: Request, app) -> Response:
     row = app.store.totp(user["id"])
     if not second_factor.required(row):
         raise HTTPError(400, NOT_ON)
-    uid_key = _check_current_password(request, app, body)
+    uid_key = check_current_password(request, app, body)
     if not second_factor.check_code(app, user, row, code):
         app.throttle.housekeeping()  # counted as a failed login, as a wrong password is
         raise HTTPError(403, WRONG_CODE)

@@ -3,6 +3,7 @@
 from .. import passwords, sessions, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
+from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
 
 MAX_PER_PAGE = 200
@@ -43,14 +44,7 @@ def update_me(request: Request, app) -> Response:
     if new_password is None and not changes:
         raise HTTPError(400, "Send name, email, or password with current_password")
     if new_password is not None:
-        current = validation.string_field(body, "current_password")
-        uid_key = user["uid"].lower()
-        with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):  # a wrong one is a failed login
-            matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
-        if not matches:
-            app.throttle.housekeeping()  # the failure itself was counted by attempt_login
-            raise HTTPError(403, "current_password is wrong")
-        app.throttle.login_succeeded(uid_key)
+        app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
     updated = app.store.update_user(user["uid"], changes)
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
