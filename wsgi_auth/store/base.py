@@ -47,6 +47,12 @@ class TokenCheck(NamedTuple):
     session_expires_at: float  # the end of its newest token
 
 
+def _fetch_one(cursor) -> dict | None:
+    """The next row of a cursor inside a transaction, as a dict by column name, or None."""
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([column[0] for column in cursor.description], row))
+
+
 def _public(row) -> dict:
     return {"id": row["id"], "uid": row["uid"], "name": row["name"], "email": row["email"],
             "role": row["role"], "created_at": row["created_at"]}  # fmt: skip

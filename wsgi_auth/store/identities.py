@@ -6,7 +6,7 @@ holds a sign-in between its start and its callback, keyed by the hash of its ``s
 to the hash of the browser's cookie value, and deleted as it is read (single use).
 """
 
-from .base import PUBLIC_COLUMNS, Credentials, _iso, _public
+from .base import PUBLIC_COLUMNS, Credentials, _fetch_one, _iso, _public
 
 IDENTITY_COLUMNS = "id, provider, login, created_at"  # an identity as GET /api/user/identities shows it
 ACCOUNT_COLUMNS = f"{PUBLIC_COLUMNS}, password_hash, token_version"
@@ -18,11 +18,6 @@ DROP_ORPHAN = ("DELETE FROM identities WHERE provider = ? AND issuer = ? AND sub
 
 class _IdentityTaken(Exception):
     """Rolls a transaction back: someone linked this identity a moment ago."""
-
-
-def _fetch_one(cursor) -> dict | None:
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([column[0] for column in cursor.description], row))
 
 
 def _credentials(row: dict | None) -> Credentials | None:

@@ -11,7 +11,7 @@ All of them go with the account (``ON DELETE CASCADE``).
 
 from typing import NamedTuple
 
-from .base import PUBLIC_COLUMNS, _iso, _public
+from .base import PUBLIC_COLUMNS, _fetch_one, _iso, _public
 
 PASSKEY_COLUMNS = "id, name, created_at, last_used_at"  # a passkey as GET /api/passkeys shows it
 CHALLENGE_LIMITS = (("address", "address"), ("all", "purpose"))  # kinds of limit at login options: (kind, column)
@@ -25,11 +25,6 @@ class PasskeyOwner(NamedTuple):
     sign_count: int
     user: dict
     token_version: int
-
-
-def _fetch_one(cursor) -> dict | None:
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([column[0] for column in cursor.description], row))
 
 
 class PasskeyQueries:
