@@ -5,7 +5,8 @@ threads); WAL lets readers run beside one writer, ``busy_timeout`` makes a
 writer wait instead of failing with "database is locked", and
 ``synchronous=FULL`` means a 201 survives a crash. A file replaced under the
 running service (a backup moved into place) is noticed on the next query of
-each thread, which then opens the new file: no restart needed.
+each thread, which then opens the new file: no restart needed. The signed-in
+request's read is answered from memory while nothing was written (changes.py).
 """
 
 import contextlib
@@ -16,7 +17,8 @@ import time
 import weakref
 from pathlib import Path
 
-from .base import SQLStore, StoreUnavailable
+from .base import SQLStore, StoreUnavailable, TokenCheck
+from .changes import ChangeMark, TokenChecks
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -47,6 +49,14 @@ def _identity(path: str):
     return stat.st_dev, stat.st_ino
 
 
+def _wrote(connection: sqlite3.Connection, changes_before: int) -> bool:
+    """Whether rows were written since ``changes_before`` and are committed (no transaction still open)."""
+    try:
+        return connection.total_changes != changes_before and not connection.in_transaction
+    except sqlite3.ProgrammingError:  # closed meanwhile: take it that something was written
+        return True
+
+
 class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
@@ -59,10 +69,15 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._started = False
+        self._mark = ChangeMark(":memory:")  # this process's own, until migrate() has made the file
+        self._token_checks = TokenChecks()
         # A forked worker (gunicorn --preload) must not reuse its parent's connections.
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (s := ref()) and s._forget_connections())
-        self.migrate()  # created on first use, by the first process to get here
+        applied = self.migrate()  # created on first use, by the first process to get here
+        self._mark = ChangeMark(path)  # moved after every write; read before a token check (changes.py)
+        if applied:
+            self._mark.move()  # other processes' cached answers predate these steps
         self._started = True
         self._local.identity = _identity(path)  # the file now exists: what a replacement is told from
 
@@ -75,6 +90,7 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
 
     def _forget_connections(self) -> None:
         self._local = threading.local()
+        self._token_checks.clear()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, cached_statements=64,
@@ -111,8 +127,11 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
 
     @contextlib.contextmanager
     def _connection(self):
+        connection = None
         try:
-            yield self.connect()
+            connection = self.connect()
+            changes = connection.total_changes
+            yield connection
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise  # our mistake or a taken uid, not an unreachable database
         except sqlite3.OperationalError as error:
@@ -121,6 +140,26 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
             raise StoreUnavailable() from error  # locked too long, unreadable, read-only disk
         except (sqlite3.DatabaseError, FileNotFoundError) as error:  # not a database (any more), moved away
             raise StoreUnavailable() from error
+        finally:
+            # Rows were written and are committed (not inside a transaction an outer block still holds):
+            # every process's cached token checks end now.
+            if connection is not None and _wrote(connection, changes):
+                self._mark.move()
+
+    def user_for_token(self, user_id: int, sid: str) -> TokenCheck | None:
+        """As ``SQLStore.user_for_token``; from memory while no write has moved the mark since it was read."""
+        try:
+            stamp = (self._mark.read(), _identity(self.path))  # before the query: a write after it moves the mark
+        except FileNotFoundError:
+            return super().user_for_token(user_id, sid)  # moved away: the query says so (503)
+        key = (user_id, sid)
+        found = self._token_checks.get(key, stamp)
+        if found is None:
+            found = super().user_for_token(user_id, sid)
+            if found is None:
+                return None  # an ended session is read again each time: it stays ended
+            self._token_checks.put(key, stamp, found)
+        return TokenCheck(dict(found.user), *found[1:])  # the caller's own user dict
 
     def check(self) -> None:
         """The health check reads the file through a connection of its own: a long-lived one may

@@ -1,0 +1,92 @@
+"""The token check's cache on sqlite, and the change mark that keeps it true across processes.
+
+Every signed-in request reads its user and session (``user_for_token``). On one
+host the same few sessions are read thousands of times a second while nothing
+changes, so each process keeps the answers it has read, and keeps them only while
+the database has not changed since:
+
+* ``ChangeMark``: 8 bytes in a small file beside the database (``<db>-changes``),
+  mapped into every process that opens it. The store writes new random bytes
+  there after every write it commits (``SqliteStore._connection``), whichever
+  process or thread wrote; a process compares its mark with the one it read
+  before its query: memory reads, no system call, no lock.
+* ``TokenChecks``: the answers, each with the mark and database file it was read
+  under and the time it was read. An answer is used only while the mark and the
+  file are unchanged and for at most ``MAX_AGE`` seconds: a write through
+  wsgi_auth (logout, password change, role change, a user deleted by the CLI)
+  ends every cached answer at once, in every process; a write made past
+  wsgi_auth (a sqlite3 shell) reaches every request within ``MAX_AGE``.
+
+The mark is read before the query and written after the commit, so an answer
+read before a write is never taken as newer than it. PostgreSQL (several hosts)
+has no such cache: another host's writes would not move a local mark.
+"""
+
+import os
+import secrets
+import time
+
+MAX_AGE = 1.0  # seconds a cached answer is trusted when nothing moved the mark (writes past wsgi_auth)
+MAX_ENTRIES = 4096  # sessions answered from memory per process; the cache starts over when full
+
+
+class ChangeMark:
+    """8 bytes shared by every process that opens the same database; new ones after each write."""
+
+    def __init__(self, database_path: str):
+        self._map = self._shared(database_path + "-changes") if database_path != ":memory:" else None
+        if self._map is None:
+            self._map = bytearray(8)  # one process only (":memory:", or a file we may not write): still right
+        # Without a file it still changes with this process's own writes; other processes' writes
+        # then reach it only through MAX_AGE, as writes past wsgi_auth do.
+
+    @staticmethod
+    def _shared(path: str):
+        import mmap
+
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+        try:
+            database = os.stat(path.removesuffix("-changes"))
+            if os.fstat(fd).st_size < 8:
+                # Made now: readable and writable by whoever may write the database, as sqlite makes its -shm
+                # (the CLI run as root must not leave a file the service cannot open).
+                os.fchmod(fd, database.st_mode & 0o666)
+                if os.geteuid() == 0:
+                    os.fchown(fd, database.st_uid, database.st_gid)
+                os.ftruncate(fd, 8)  # two processes at once both make it 8 zero bytes: the same
+            return mmap.mmap(fd, 8)  # shared: a write here is seen by every process mapping the file
+        except OSError:
+            return None
+        finally:
+            os.close(fd)  # the mapping keeps the file
+
+    def read(self) -> bytes:
+        return bytes(self._map[:8])
+
+    def move(self) -> None:
+        self._map[:8] = secrets.token_bytes(8)
+
+
+class TokenChecks:
+    """``user_for_token`` answers of this process, valid while the mark and file stay as read."""
+
+    def __init__(self, clock=time.monotonic):
+        self._answers: dict = {}
+        self._clock = clock
+
+    def get(self, key, stamp):
+        entry = self._answers.get(key)
+        if entry is None or entry[0] != stamp or self._clock() - entry[1] > MAX_AGE:
+            return None
+        return entry[2]
+
+    def put(self, key, stamp, answer) -> None:
+        if len(self._answers) >= MAX_ENTRIES:
+            self._answers.clear()
+        self._answers[key] = (stamp, self._clock(), answer)
+
+    def clear(self) -> None:
+        self._answers.clear()
