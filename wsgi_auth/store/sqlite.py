@@ -148,10 +148,7 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
 
     def user_for_token(self, user_id: int, sid: str) -> TokenCheck | None:
         """As ``SQLStore.user_for_token``; from memory while no write has moved the mark since it was read."""
-        try:
-            stamp = (self._mark.read(), _identity(self.path))  # before the query: a write after it moves the mark
-        except FileNotFoundError:
-            return super().user_for_token(user_id, sid)  # moved away: the query says so (503)
+        stamp = self._mark.read()  # before the query: a write after it moves the mark
         key = (user_id, sid)
         found = self._token_checks.get(key, stamp)
         if found is None:
