@@ -163,3 +163,11 @@ def test_memory_database_still_sees_its_own_writes():
         assert store.user_for_token(user["id"], "s") is None
     finally:
         store.close()
+
+
+def test_remembering_can_be_turned_off(store, session, monkeypatch):
+    store.remember_token_checks = False  # as bench.postgres compares the two backends' reads
+    assert store.user_for_token(*session) is not None
+    monkeypatch.setattr(store, "_connection", None)
+    with pytest.raises(TypeError):
+        store.user_for_token(*session)  # it went to the database

@@ -61,6 +61,7 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error
+    remember_token_checks = True  # False: read every signed-in request's user and session from the file
 
     def __init__(self, path: str):
         self.path = path
@@ -148,6 +149,8 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
 
     def user_for_token(self, user_id: int, sid: str) -> TokenCheck | None:
         """As ``SQLStore.user_for_token``; from memory while no write has moved the mark since it was read."""
+        if not self.remember_token_checks:
+            return super().user_for_token(user_id, sid)
         stamp = self._mark.read()  # before the query: a write after it moves the mark
         key = (user_id, sid)
         found = self._token_checks.get(key, stamp)
