@@ -76,7 +76,10 @@ def markdown(results, info, args, elapsed):
         " Median of"
         f" {args.rounds} rounds x {args.calls} calls after {args.warmup} warm-up calls, rounds interleaved between the"
         " stacks. wsgi_auth: `create_app(bcrypt_rounds=4, access_log=/dev/null)`, user signed up and logged in through"
-        " the API. Flask: the lesson's stack (`bench/lesson_flask.py`), token minted as the lesson does."
+        " the API; its session check is answered from the process's memory while nothing is written (sqlite store,"
+        " `store/changes.py`), so after the first call no call reads the file (`python -m bench.postgres` shows the"
+        " store reading every request too). Flask: the lesson's stack (`bench/lesson_flask.py`), token minted as the"
+        " lesson does, reading its user from sqlite on every call."
         " Minimal: `bench/minimal_wsgi.py` (cookie parse, `jwt.decode`, one sqlite SELECT, JSON).",
         "- *HTTP*: signed-in `GET /api/id` on five servers running at once: wsgi_auth on granian (`serve.py"
         " --workers 2`), on gunicorn (2 sync workers) and on waitress (8 threads); the lesson's Flask stack as its"
