@@ -13,23 +13,17 @@ is a :class:`ProviderError` with a reason code the failure page explains, never 
 exception the service answers with a 500.
 """
 
+from __future__ import annotations
+
 import dataclasses
+import functools
 import logging
 import re
 import secrets
 import threading
 import time
+import types
 from typing import Callable
-
-import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.oauth2 import OAuth2Error
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 log = logging.getLogger("wsgi_auth.oauth")
 
@@ -55,6 +49,27 @@ REASONS = {
     ACCOUNT: "That identity is already linked to another account here.",
     TOO_MANY: "Too many new accounts were made from your network in the last hour. Please try again later.",
 }
+
+
+@functools.cache
+def _lib() -> types.SimpleNamespace:
+    """requests, Authlib and joserfc, imported once a provider is configured (``configured``) or used:
+    about 9 MiB a process that a service without "Sign in with" never loads."""
+    import requests
+    from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2 import OAuth2Error
+    from authlib.oidc.core import CodeIDToken
+    from joserfc import jwt
+    from joserfc.errors import InvalidKeyIdError, JoseError
+    from joserfc.jwk import KeySet
+    from joserfc.jws import JWSRegistry
+
+    return types.SimpleNamespace(
+        requests=requests, OAuthError=OAuthError, OAuth2Session=OAuth2Session, OAuth2Error=OAuth2Error,
+        CodeIDToken=CodeIDToken, jwt=jwt, InvalidKeyIdError=InvalidKeyIdError, JoseError=JoseError, KeySet=KeySet,
+        JWSRegistry=JWSRegistry,
+    )  # fmt: skip
 
 
 class ProviderError(Exception):
@@ -98,8 +113,8 @@ class Pending:
     redirect_uri: str
 
 
-def _session(provider, redirect_uri: str, **kwargs) -> OAuth2Session:
-    return OAuth2Session(
+def _session(provider, redirect_uri: str, **kwargs):
+    return _lib().OAuth2Session(
         provider.client_id, provider.client_secret, scope=provider.scope, redirect_uri=redirect_uri,
         code_challenge_method="S256", default_timeout=TIMEOUT, **kwargs,
     )  # fmt: skip
@@ -107,6 +122,7 @@ def _session(provider, redirect_uri: str, **kwargs) -> OAuth2Session:
 
 def _get_json(url: str, what: str, headers: dict | None = None):
     """GET a provider's JSON document; any failure is a ProviderError."""
+    requests = _lib().requests
     try:
         response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json", **(headers or {})})
         response.raise_for_status()
@@ -126,12 +142,14 @@ def _exchange(provider, pending: Pending, query: dict, token_endpoint: str) -> d
     if not code:
         raise ProviderError(PROVIDER, "callback without a code")
     session = _session(provider, pending.redirect_uri, token_endpoint_auth_method=provider.token_auth_method)
+    lib = _lib()
+    requests = lib.requests
     try:
         with session:
             token = session.fetch_token(token_endpoint, code=code, code_verifier=pending.code_verifier)
     except (requests.ConnectionError, requests.Timeout) as error:
         raise ProviderError(UNREACHABLE, f"token endpoint: {type(error).__name__}") from None
-    except (OAuthError, OAuth2Error, requests.RequestException, ValueError) as error:
+    except (lib.OAuthError, lib.OAuth2Error, requests.RequestException, ValueError) as error:
         raise ProviderError(PROVIDER, f"token endpoint: {error}") from None
     if not isinstance(token.get("access_token"), str):
         raise ProviderError(PROVIDER, "token response without an access_token")
@@ -230,7 +248,7 @@ class OpenIDConnect(_Provider):
         self.clock = clock
         self._lock = threading.Lock()
         self._metadata: tuple[float, dict] | None = None
-        self._jwks: tuple[float, KeySet] | None = None
+        self._jwks: tuple[float, object] | None = None  # (when, joserfc KeySet)
 
     def metadata(self) -> dict:
         with self._lock:
@@ -247,15 +265,16 @@ class OpenIDConnect(_Provider):
             self._metadata = (time.monotonic(), document)
         return document
 
-    def key_set(self, refresh: bool = False) -> KeySet:
+    def key_set(self, refresh: bool = False):
         with self._lock:
             cached = self._jwks
             if cached and time.monotonic() - cached[0] < (JWKS_REFRESH_MIN if refresh else METADATA_TTL):
                 return cached[1]
         document = _get_json(self.metadata()["jwks_uri"], "JWKS")
+        lib = _lib()
         try:
-            keys = KeySet.import_key_set(document)
-        except (JoseError, ValueError, TypeError, KeyError) as error:
+            keys = lib.KeySet.import_key_set(document)
+        except (lib.JoseError, ValueError, TypeError, KeyError) as error:
             raise ProviderError(PROVIDER, f"JWKS: {error}") from None
         with self._lock:
             self._jwks = (time.monotonic(), keys)
@@ -283,18 +302,19 @@ class OpenIDConnect(_Provider):
         if not isinstance(id_token, str):
             raise ProviderError(ID_TOKEN, "token response without an id_token")
         offered = self.metadata().get("id_token_signing_alg_values_supported") or ["RS256"]
-        registry = JWSRegistry(algorithms=[a for a in ASYMMETRIC_ALGORITHMS if a in offered] or ["RS256"])
+        lib = _lib()
+        registry = lib.JWSRegistry(algorithms=[a for a in ASYMMETRIC_ALGORITHMS if a in offered] or ["RS256"])
         try:
             try:
-                decoded = jwt.decode(id_token, self.key_set(), registry=registry)
-            except InvalidKeyIdError:  # a key we have not seen: the provider may have rotated
-                decoded = jwt.decode(id_token, self.key_set(refresh=True), registry=registry)
+                decoded = lib.jwt.decode(id_token, self.key_set(), registry=registry)
+            except lib.InvalidKeyIdError:  # a key we have not seen: the provider may have rotated
+                decoded = lib.jwt.decode(id_token, self.key_set(refresh=True), registry=registry)
             issuer = self.metadata()["issuer"]  # exactly as the provider spells it (a trailing slash, say)
             options = {"iss": {"essential": True, "value": issuer}, "aud": {"essential": True, "value": self.client_id}}
             params = {"nonce": nonce, "client_id": self.client_id, "access_token": token.get("access_token")}
-            claims = CodeIDToken(decoded.claims, decoded.header, options, params)
+            claims = lib.CodeIDToken(decoded.claims, decoded.header, options, params)
             claims.validate(now=int(self.clock()), leeway=CLOCK_LEEWAY)
-        except (JoseError, ValueError, TypeError, KeyError) as error:
+        except (lib.JoseError, ValueError, TypeError, KeyError) as error:
             raise ProviderError(ID_TOKEN, f"{type(error).__name__}: {error}") from None
         if not nonce or claims.get("nonce") != nonce:  # never skipped, whatever the token says
             raise ProviderError(ID_TOKEN, "nonce missing or wrong")
@@ -341,4 +361,6 @@ def configured(settings) -> dict[str, _Provider]:
     if o.oidc_issuer and o.oidc_client_id:
         providers["oidc"] = OpenIDConnect(o.oidc_issuer, o.oidc_client_id, o.oidc_client_secret or "", o.oidc_name,
                                           settings.clock)  # fmt: skip
+    if providers:
+        _lib()  # imported now, at start, not by the first sign-in
     return providers

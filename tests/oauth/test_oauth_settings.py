@@ -1,6 +1,10 @@
 """WSGI_AUTH_GITHUB_* and WSGI_AUTH_OIDC_*: which providers a service offers, and the mistakes
 that stop it at start instead of showing a button that cannot work."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from wsgi_auth import oauth
@@ -15,6 +19,27 @@ def providers(**settings):
 
 def test_no_settings_no_providers():
     assert providers() == {}
+
+
+LOADED = """
+import sys
+from wsgi_auth import create_app
+create_app(database=sys.argv[1], secret_key="k" * 40, access_log=False)
+print(sorted({m.split(".")[0] for m in sys.modules} & {"requests", "authlib", "joserfc"}))
+"""
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "[]"),  # no provider: about 9 MiB a process never loaded
+    ({"WSGI_AUTH_GITHUB_CLIENT_ID": "id", "WSGI_AUTH_GITHUB_CLIENT_SECRET": "s"}, "['authlib', 'joserfc', 'requests']"),
+])  # fmt: skip
+def test_the_oauth_libraries_load_only_with_a_provider(tmp_path, env, expected):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
+    done = subprocess.run([sys.executable, "-c", LOADED, str(tmp_path / "x.sqlite3")], capture_output=True, text=True,
+                          timeout=60, cwd=repo, env={**clean, "PYTHONPATH": repo, **env})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
 
 
 def test_github_needs_id_and_secret_and_defaults_to_github_com():
