@@ -80,7 +80,7 @@ def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
 
 
 def build_server(args, port: int):
-    from granian.constants import HTTPModes, Interfaces
+    from granian.constants import Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
     from granian.server import Server
@@ -91,10 +91,6 @@ def build_server(args, port: int):
         address=args.host,
         port=port,
         interface=Interfaces.WSGI,
-        # HTTP/1.1 only: nginx and browsers speak it to a plain-HTTP backend (HTTP/2 needs TLS), and granian's
-        # "auto" mode waits for a connection's first bytes to tell the versions apart with no timeout at all,
-        # so a client that connected and sent nothing was kept open for ever. Now --header-timeout closes it.
-        http=HTTPModes.http1,
         workers=max(1, args.workers),
         blocking_threads=max(1, args.threads),
         backpressure=max(CONNECTIONS_PER_WORKER, args.threads),  # requests beyond the threads queue for one
