@@ -10,6 +10,7 @@ on stderr and a non-zero exit.
 """
 
 import argparse
+import encodings.idna  # noqa: F401  (see say_when_listening)
 import os
 import signal
 import socket
@@ -66,7 +67,13 @@ def worker_app():
 
 
 def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
-    """Print "Serving on" once a worker accepts connections, so the line means "ready"."""
+    """Print "Serving on" once a worker accepts connections, so the line means "ready".
+
+    This thread runs while granian forks the workers. ``socket.create_connection`` imports
+    ``encodings.idna`` on first use; a worker forked during that import inherited its module lock held
+    by a thread it does not have, and the worker's own first connection (an email to the SMTP server)
+    then waited for ever. So serve.py imports it at the top, before any thread starts.
+    """
     target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
