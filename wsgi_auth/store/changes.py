@@ -36,25 +36,27 @@ class ChangeMark:
     """8 bytes shared by every process that opens the same database; new ones after each write."""
 
     def __init__(self, database_path: str):
-        self._map = self._shared(database_path + "-changes") if database_path != ":memory:" else None
-        if self._map is None:
-            self._map = bytearray(8)  # one process only (":memory:", or a file we may not write): still right
-        # Without a file it still changes with this process's own writes; other processes' writes
-        # then reach it only through MAX_AGE, as writes past wsgi_auth do.
+        import mmap
+
+        shared = self._shared(database_path) if database_path != ":memory:" else None
+        # Without a file (":memory:", or one we may not write) the mark is this process's own: it still
+        # moves with this process's writes, and other processes' writes reach it only through MAX_AGE,
+        # as writes past wsgi_auth do.
+        self._map = shared if shared is not None else mmap.mmap(-1, 8)
 
     @staticmethod
-    def _shared(path: str):
+    def _shared(database_path: str):
         import mmap
 
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(database_path + "-changes", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
             return None
         try:
-            database = os.stat(path.removesuffix("-changes"))
             if os.fstat(fd).st_size < 8:
                 # Made now: readable and writable by whoever may write the database, as sqlite makes its -shm
                 # (the CLI run as root must not leave a file the service cannot open).
+                database = os.stat(database_path)
                 os.fchmod(fd, database.st_mode & 0o666)
                 if os.geteuid() == 0:
                     os.fchown(fd, database.st_uid, database.st_gid)
@@ -66,7 +68,7 @@ class ChangeMark:
             os.close(fd)  # the mapping keeps the file
 
     def read(self) -> bytes:
-        return bytes(self._map[:8])
+        return self._map[:8]  # a slice of a mapping is a new bytes object
 
     def move(self) -> None:
         self._map[:8] = secrets.token_bytes(8)
