@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import secrets
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import HTTPError
@@ -24,15 +25,21 @@ BROWSER_TIMEOUT_MS = 120_000  # how long the browser's dialog waits; well inside
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+class _Library(NamedTuple):
+    webauthn: Any  # the module: generate_*_options, verify_*_response, options_to_json
+    helpers: Any  # webauthn.helpers: base64url and the credential parsers
+    structs: Any  # webauthn.helpers.structs: the option types
+
+
 @functools.cache
-def _lib():
+def _lib() -> _Library:
     """py_webauthn, imported by the first passkey request: a worker that never sees one does not carry
     it (about 20 MiB with what it imports)."""
     import webauthn
     from webauthn import helpers
     from webauthn.helpers import structs
 
-    return webauthn, helpers, structs
+    return _Library(webauthn, helpers, structs)
 
 
 class Refused(Exception):
@@ -103,7 +110,7 @@ def challenge_hash(challenge: bytes) -> str:
 
 def new_user_handle() -> str:
     """A WebAuthn user handle: 32 random bytes, base64url. Never the uid, which the authenticator would keep."""
-    return _lib()[1].bytes_to_base64url(secrets.token_bytes(32))
+    return _lib().helpers.bytes_to_base64url(secrets.token_bytes(32))
 
 
 def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str],
@@ -147,13 +154,13 @@ def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
 
 def _same_id(parsed) -> None:
     # The library checks this too, but only after the challenge is spent; a wrong shape should not spend it.
-    if _lib()[1].bytes_to_base64url(parsed.raw_id) != parsed.id:
+    if _lib().helpers.bytes_to_base64url(parsed.raw_id) != parsed.id:
         raise ValueError("id is not the base64url of rawId")
 
 
 def parse_registration(credential: dict):
     """The library's ``RegistrationCredential`` and the challenge its client data answers."""
-    helpers = _lib()[1]
+    helpers = _lib().helpers
     try:
         parsed = helpers.parse_registration_credential_json(credential)
         _same_id(parsed)
@@ -165,7 +172,7 @@ def parse_registration(credential: dict):
 def parse_authentication(credential: dict):
     """The library's ``AuthenticationCredential``, the challenge its client data answers, its credential
     id (base64url) and its user handle (base64url, or None when the authenticator sent none)."""
-    helpers = _lib()[1]
+    helpers = _lib().helpers
     try:
         parsed = helpers.parse_authentication_credential_json(credential)
         _same_id(parsed)
@@ -193,7 +200,7 @@ def verify_registration(parsed, challenge: bytes, rp: RelyingParty):
 def verify_authentication(parsed, challenge: bytes, rp: RelyingParty, public_key: bytes, sign_count: int) -> int:
     """The new signature counter of a verified assertion. The library refuses a counter that did not go
     up when either side keeps one (a cloned authenticator, or a replay)."""
-    webauthn = _lib()[0]
+    webauthn = _lib().webauthn
     try:
         verified = webauthn.verify_authentication_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
