@@ -350,7 +350,7 @@ def test_expose_headers_is_exactly_retry_after_and_request_id(client, signed_in)
 
 @pytest.mark.parametrize("origin", ["HTTP://LOCALHOST:4100", "http://LocalHost:4100", "Http://127.0.0.1:4100"])
 def test_an_upper_case_origin_is_the_same_origin(client, signed_in, origin):
-    """Scheme and host are case-insensitive (RFC 6454): README "Decisions". The answer echoes the Origin as sent."""
+    """Scheme and host are case-insensitive (RFC 6454): docs/DECISIONS.md. The answer echoes the Origin as sent."""
     resp = client.get("/api/id", headers={"Origin": origin})
     assert resp.headers["Access-Control-Allow-Origin"] == origin
     assert resp.headers["Access-Control-Allow-Credentials"] == "true"
