@@ -80,7 +80,7 @@ def matching_step(secret: str, code: str, now: float) -> int | None:
 
 
 def code_at(secret: str, now: float) -> str:
-    """The code an authenticator app shows at ``now`` (the CLI and the tests)."""
+    """The code an authenticator app shows at ``now`` (what the tests type in)."""
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP).at(now)
 
 

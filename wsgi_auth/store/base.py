@@ -60,7 +60,7 @@ def _public(row) -> dict:
 
 class SQLStore(MFAQueries, SessionQueries):
     """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
-    ``_lock_table(connection, table)``, ``_migration_lock(connection)`` and ``_translate()``."""
+    ``_locked(connection, table)`` and ``_migration_lock(connection)``."""
 
     dialect = ""
     uid_match = "uid = ?"  # how a uid is compared without regard to case; PostgreSQL overrides it
