@@ -21,7 +21,7 @@ from .http import iso_time
 from .store import COPIED_TABLES, Store, StoreUnavailable
 
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
+DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
 
 
 class CommandError(Exception):
