@@ -123,6 +123,23 @@ def test_a_bad_setting_from_the_environment_names_itself(monkeypatch, tmp_path, 
     assert os.listdir(tmp_path) == []  # nothing made: no ./mysql:/x/y file, no instance/
 
 
+@pytest.mark.parametrize("name, says", [("WSGI_AUTH_SECRETKEY", "did you mean WSGI_AUTH_SECRET_KEY?"),
+                                        ("WSGI_AUTH_TOKEN_TL", "did you mean WSGI_AUTH_TOKEN_TTL?"),
+                                        ("WSGI_AUTH_FOO", "WSGI_AUTH_FOO is not a setting;")])
+def test_an_unknown_variable_is_a_typo_to_stop_at(monkeypatch, tmp_path, name, says):
+    """A misspelt WSGI_AUTH_SECRET_KEY would leave a generated key in use: stop instead."""
+    monkeypatch.setenv(name, "1")
+    with pytest.raises(ConfigError, match=f"^{name} is not a setting") as refused:
+        load_settings(database=str(tmp_path / "db"), secret_key=SECRET_KEY)
+    assert says in str(refused.value)
+
+
+def test_the_test_suites_own_switches_are_not_settings_but_allowed(monkeypatch, tmp_path):
+    monkeypatch.setenv("WSGI_AUTH_REQUIRE_BROWSER", "1")
+    monkeypatch.setenv("WSGI_AUTH_PG_BIN", "/usr/lib/postgresql/15/bin")
+    load_settings(database=str(tmp_path / "db"), secret_key=SECRET_KEY)
+
+
 def test_a_postgresql_url_and_a_plain_path_are_databases(tmp_path):
     for database in ("postgresql://u@h/d", "postgres://u@h/d", "POSTGRESQL://u@h/d", "db.sqlite3", "a:b.db"):
         assert load_settings(database=database, secret_key=SECRET_KEY).database == database

@@ -5,6 +5,7 @@ clear message instead of surfacing as a 500 on the first request.
 """
 
 import dataclasses
+import difflib
 import os
 import re
 import secrets
@@ -93,10 +94,26 @@ WHOLE_NUMBERS = {
 DATABASE_SCHEMES = ("postgresql", "postgres")
 
 
+# Every WSGI_AUTH_* name load_settings() reads (_env adds each as it goes); any other one in the environment
+# is a typo to stop at, not a setting to ignore (WSGI_AUTH_SECRETKEY would leave a generated key in use).
+READ_NAMES: set[str] = set()
+# WSGI_AUTH_* variables that are not the service's settings: the test suite's own switches.
+NOT_SETTINGS = frozenset({"WSGI_AUTH_REQUIRE_BROWSER", "WSGI_AUTH_PG_BIN"})
+
+
 def _env(name: str, overrides: dict, default):
+    READ_NAMES.add(ENV_PREFIX + name.upper())
     if name in overrides:
         return overrides.pop(name)
     return os.environ.get(ENV_PREFIX + name.upper(), default)
+
+
+def _no_unknown_variables() -> None:
+    unknown = sorted(n for n in os.environ if n.startswith(ENV_PREFIX) and n not in READ_NAMES | NOT_SETTINGS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(READ_NAMES), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{unknown[0]} is not a setting{hint}; the settings are in README.md, Settings")
 
 
 def _int(name: str, value, low: int, high: int) -> int:
@@ -326,5 +343,6 @@ def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
+    _no_unknown_variables()
     return settings
 
