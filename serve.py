@@ -11,6 +11,7 @@ on stderr and a non-zero exit.
 
 import argparse
 import encodings.idna  # noqa: F401  (see say_when_listening)
+import ipaddress
 import os
 import signal
 import socket
@@ -31,18 +32,50 @@ HEADER_READ_TIMEOUT_MS = 10_000
 CONNECTIONS_PER_WORKER = 256
 
 
+# The ranges of the flags (a value outside is one line on stderr and exit status 2). Threads: the PostgreSQL
+# store keeps a pool of at most 32 connections per process, one per serving thread (store/postgres.py).
+PORTS = (0, 65535)  # 0: any free port
+WORKERS = (1, 256)
+THREADS = (1, 32)
+HEADER_TIMEOUTS = (0.5, 3600)  # seconds
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (exit status 2), as for a bad setting."""
+
+    def error(self, message):
+        self.exit(2, f"wsgi_auth: {message} (try: {self.prog} --help)\n")
+
+
+def in_range(kind, low, high):
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``."""
+
+    def check(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number, not {text!r}")
+        if not low <= value <= high:  # NaN too
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {text}")
+        return value
+
+    return check
+
+
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Serve wsgi_auth (API and public/) with granian.")
+    parser = Parser(description="Serve wsgi_auth (API and public/) with granian.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8587, help="port to listen on (default 8587, the lesson's)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes (default: the number of cores)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=8,
-                        help="threads per worker running the app (default 8)")  # fmt: skip
+    parser.add_argument("--port", type=in_range(int, *PORTS), default=8587,
+                        help="port to listen on, 0 for any free one (default 8587, the lesson's)")  # fmt: skip
+    parser.add_argument("--workers", type=in_range(int, *WORKERS), default=min(os.cpu_count() or 1, WORKERS[1]),
+                        help=f"worker processes, {WORKERS[0]} to {WORKERS[1]} (default: the number of cores)")  # fmt: skip
+    parser.add_argument("--threads", type=in_range(int, *THREADS), default=8,
+                        help=f"threads per worker running the app, {THREADS[0]} to {THREADS[1]} (default 8)")  # fmt: skip
     parser.add_argument("--log-format", choices=("text", "json"), default=None, help="access log format (default text)")
-    parser.add_argument("--header-timeout", type=float, default=HEADER_READ_TIMEOUT_MS / 1000,
+    parser.add_argument("--header-timeout", type=in_range(float, *HEADER_TIMEOUTS), default=HEADER_READ_TIMEOUT_MS / 1000,
                         help="seconds a client has to send a request's headers; idle keep-alive connections "
-                             "are closed after as long (default 10)")  # fmt: skip
+                             f"are closed after as long ({HEADER_TIMEOUTS[0]} to {HEADER_TIMEOUTS[1]}, "
+                             "default 10)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -66,6 +99,18 @@ def worker_app():
     return create_app()
 
 
+def url_of(host: str, port: int) -> str:
+    """The address to open in a browser: ``localhost`` for a loopback or every-address bind (a passkey's
+    relying party is a name, never an IP address), else the host as given."""
+    try:
+        loopback = host in ("", "0.0.0.0", "::", "localhost") or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return f"http://localhost:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
     """Print "Serving on" once a worker accepts connections, so the line means "ready".
 
@@ -82,7 +127,7 @@ def say_when_listening(host: str, port: int, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.05)
             continue
-        print(f"Serving on http://{host}:{port} (pid {os.getpid()}); Ctrl-C stops", flush=True)
+        print(f"Serving on {url_of(host, port)} (pid {os.getpid()}); Ctrl-C stops", flush=True)
         return
 
 
@@ -98,8 +143,8 @@ def build_server(args, port: int):
         address=args.host,
         port=port,
         interface=Interfaces.WSGI,
-        workers=max(1, args.workers),
-        blocking_threads=max(1, args.threads),
+        workers=args.workers,
+        blocking_threads=args.threads,
         backpressure=max(CONNECTIONS_PER_WORKER, args.threads),  # requests beyond the threads queue for one
         http1_settings=HTTP1Settings(header_read_timeout=int(args.header_timeout * 1000)),
         log_level=LogLevels.error,  # our access log is the one line per request; granian's stays off
@@ -125,7 +170,7 @@ def main(argv=None) -> int:
         return 1
     server = build_server(args, port)
     print(f"Database: {database_label(settings.database)}", flush=True)
-    print(f"Workers: {max(1, args.workers)} (granian)", flush=True)
+    print(f"Workers: {args.workers} (granian)", flush=True)
     threading.Thread(target=say_when_listening, args=(args.host, port), daemon=True).start()
     try:
         server.serve()  # returns once SIGINT or SIGTERM has stopped every worker

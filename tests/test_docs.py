@@ -64,7 +64,7 @@ def live_server(make_app):
     server = make_server("127.0.0.1", 0, make_app(), handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://localhost:{server.server_port}"  # the README's host name: curl sends a Secure cookie to it
     server.shutdown()
     server.server_close()
 
@@ -75,7 +75,7 @@ def test_readme_curl_walkthrough_shows_each_status_and_the_cookie(live_server, t
     assert len(commands) == 6 and all(" -i " in f" {c} " and " -s " not in f" {c} " for c in commands), commands
     outputs = []
     for command in commands:
-        argv = [live_server + a[len("http://127.0.0.1:8587"):] if a.startswith("http://127.0.0.1:8587") else a
+        argv = [live_server + a[len("http://localhost:8587"):] if a.startswith("http://localhost:8587") else a
                 for a in shlex.split(command)]  # fmt: skip
         done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=30)
         assert done.returncode == 0, done.stderr

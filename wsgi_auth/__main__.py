@@ -14,14 +14,14 @@ import sqlite3
 import sys
 
 from . import passwords, totp, validation
-from .config import ConfigError, database_label, load_settings
+from .config import ConfigError, check_database, database_label, load_settings
 from .errors import HTTPError
 from .handlers.reset import new_link
 from .http import iso_time
 from .store import COPIED_TABLES, Store, StoreUnavailable
 
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
+DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
 
 
 class CommandError(Exception):
@@ -145,6 +145,7 @@ def cmd_delete(store: Store, settings, args) -> str:
 
 def cmd_db_copy(args) -> str:
     """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
+    check_database(args.source, "SOURCE"), check_database(args.target, "TARGET")
     source, target = Store(args.source), Store(args.target)
     try:
         if target.has_users():
@@ -220,19 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
         "reseal-totp", help="seal every TOTP secret with the current key (after a key rotation)", parents=[database],
         description="Run with WSGI_AUTH_SECRET_KEY (new) and WSGI_AUTH_PREVIOUS_SECRET_KEY (old) set; afterwards "
         "the previous key is no longer needed for TOTP.")  # fmt: skip
-    reseal.set_defaults(run=cmd_reseal_totp)
+    reseal.set_defaults(run=cmd_reseal_totp, key_needed=True)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {"database": args.database} if "database" in args else {}
     try:
+        overrides = {"database": check_database(args.database, "--database")} if "database" in args else {}
         if getattr(args, "standalone", False):  # names its own databases
             print(f"databases: {database_label(args.source)} -> {database_label(args.target)}", flush=True)
             print(args.run(args))
             return 0
-        settings = load_settings(access_log=False, **overrides)
+        # Only reseal-totp uses the secret key: the others make no instance/secret_key where they run.
+        settings = load_settings(access_log=False, key_needed=getattr(args, "key_needed", False), **overrides)
         if not (args.run is cmd_list and args.json):
             print(f"database: {database_label(settings.database)}", flush=True)
         store = Store(settings.database)

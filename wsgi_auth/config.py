@@ -5,6 +5,7 @@ clear message instead of surfacing as a 500 on the first request.
 """
 
 import dataclasses
+import difflib
 import os
 import re
 import secrets
@@ -79,16 +80,46 @@ def database_label(database: str) -> str:
     return urllib.parse.urlunsplit((url.scheme, netloc, url.path, query, url.fragment))
 
 
+# The whole-number settings: name -> (default, lowest, highest). Another one is a row here and a field of
+# Settings; load_settings() reads and checks every row (a value outside its range stops the start with one line).
+WHOLE_NUMBERS = {
+    "token_ttl": (3600, 60, 30 * 24 * 3600),
+    "bcrypt_rounds": (12, 4, 20),
+    "max_body": (65536, 1024, 64 * 1024 * 1024),
+    "trusted_proxies": (0, 0, 10),
+    "session_max_age": (43200, 60, 366 * 24 * 3600),
+    "reset_ttl": (1800, 60, 7 * 24 * 3600),
+}
+# What WSGI_AUTH_DATABASE may be: a sqlite file path, or a URL with one of these schemes.
+DATABASE_SCHEMES = ("postgresql", "postgres")
+
+
+# Every WSGI_AUTH_* name load_settings() reads (_env adds each as it goes); any other one in the environment
+# is a typo to stop at, not a setting to ignore (WSGI_AUTH_SECRETKEY would leave a generated key in use).
+READ_NAMES: set[str] = set()
+# WSGI_AUTH_* variables that are not the service's settings: the test suite's own switches.
+NOT_SETTINGS = frozenset({"WSGI_AUTH_REQUIRE_BROWSER", "WSGI_AUTH_PG_BIN"})
+
+
 def _env(name: str, overrides: dict, default):
+    READ_NAMES.add(ENV_PREFIX + name.upper())
     if name in overrides:
         return overrides.pop(name)
     return os.environ.get(ENV_PREFIX + name.upper(), default)
 
 
+def _no_unknown_variables() -> None:
+    unknown = sorted(n for n in os.environ if n.startswith(ENV_PREFIX) and n not in READ_NAMES | NOT_SETTINGS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(READ_NAMES), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"{unknown[0]} is not a setting{hint}; the settings are in README.md, Settings")
+
+
 def _int(name: str, value, low: int, high: int) -> int:
     if type(value) is int:
         number = value
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value, re.ASCII):  # not "²", which int() refuses
         number = int(value)
     else:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
@@ -106,6 +137,24 @@ def _bool(name: str, value) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be 1 or 0, not {value!r}")
+
+
+def _whole_numbers(overrides: dict) -> dict:
+    """Every setting of ``WHOLE_NUMBERS``, checked against its range."""
+    return {name: _int(name, _env(name, overrides, default), low, high)
+            for name, (default, low, high) in WHOLE_NUMBERS.items()}  # fmt: skip
+
+
+def check_database(value, what: str = f"{ENV_PREFIX}DATABASE") -> str:
+    """A sqlite file path or a ``postgresql://`` URL; any other URL is a mistake, not a file name."""
+    database = str(value).strip()
+    scheme, sep, _ = database.partition("://")
+    if not database:
+        raise ConfigError(f"{what} is empty: give a sqlite file path or a postgresql:// URL")
+    if sep and scheme.lower() not in DATABASE_SCHEMES:
+        raise ConfigError(f"{what}: {scheme}:// is not a database this service uses; "
+                          "give a sqlite file path or a postgresql:// URL")  # fmt: skip
+    return database
 
 
 def _key(name: str, value) -> bytes:
@@ -128,9 +177,14 @@ def load_or_create_secret_key(path: Path) -> bytes:
         return _key("secret_key", path.read_bytes())
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise _key_file_error(path, "cannot read", error) from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise _key_file_error(path, "cannot create", error) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(MIN_KEY_BYTES))
@@ -141,6 +195,13 @@ def load_or_create_secret_key(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return _key("secret_key", path.read_bytes())
+
+
+def _key_file_error(path: Path, what: str, error: OSError) -> ConfigError:
+    return ConfigError(
+        f"{what} the generated secret key {os.path.abspath(path)}: {error.strerror or error}; "
+        f"set {ENV_PREFIX}SECRET_KEY, or start where instance/ can be written"
+    )
 
 
 def _origins(value) -> tuple[str, ...]:
@@ -173,9 +234,19 @@ def _public_url(value) -> str | None:
     if value in (None, ""):
         return None
     url = urllib.parse.urlsplit(str(value).strip())
+    try:
+        url.port  # a port that is not a number from 0 to 65535 is a ValueError
+    except ValueError:
+        url = url._replace(scheme="")
     if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment or "@" in url.netloc:
         raise ConfigError(f"{ENV_PREFIX}PUBLIC_URL must be a URL like https://auth.example.com, not {value!r}")
     return urllib.parse.urlunsplit((url.scheme, url.netloc.lower(), url.path.rstrip("/"), "", ""))
+
+
+def _public_dir(value) -> str:
+    if not os.path.isdir(value):
+        raise ConfigError(f"{ENV_PREFIX}PUBLIC_DIR must be a directory (the pages), not {os.path.abspath(value)}")
+    return str(value)
 
 
 def _mail(overrides: dict) -> dict:
@@ -231,14 +302,21 @@ def _oauth_settings(overrides: dict) -> OAuthSettings:
     return settings
 
 
-def load_settings(**overrides) -> Settings:
-    """Build the settings from ``overrides`` first, then the environment, then the defaults."""
+def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
+    """Build the settings from ``overrides`` first, then the environment, then the defaults.
+
+    ``key_needed=False`` (CLI commands that sign and seal nothing): without ``WSGI_AUTH_SECRET_KEY`` no
+    ``instance/secret_key`` is read or made; the settings hold a random key that is never used.
+    """
     overrides = dict(overrides)
-    database = str(_env("database", overrides, "instance/wsgi_auth.sqlite3"))
+    database = check_database(_env("database", overrides, "instance/wsgi_auth.sqlite3"))
     raw_key = _env("secret_key", overrides, None)
-    secret_key = (
-        load_or_create_secret_key(Path("instance") / "secret_key") if raw_key in (None, "") else _key("secret_key", raw_key)
-    )
+    if raw_key not in (None, ""):
+        secret_key = _key("secret_key", raw_key)
+    elif key_needed:
+        secret_key = load_or_create_secret_key(Path("instance") / "secret_key")
+    else:
+        secret_key = secrets.token_bytes(MIN_KEY_BYTES)
     raw_previous = _env("previous_secret_key", overrides, None)
     previous = None if raw_previous in (None, "") else _key("previous_secret_key", raw_previous)
     log_format = str(_env("log_format", overrides, "text"))
@@ -255,20 +333,16 @@ def load_settings(**overrides) -> Settings:
         allowed_origins=_origins(_env("allowed_origins", overrides, DEFAULT_ALLOWED_ORIGINS)),
         cookie_name=cookie_name,
         cookie_secure=_bool("cookie_secure", _env("cookie_secure", overrides, "1")),
-        token_ttl=_int("token_ttl", _env("token_ttl", overrides, 3600), 60, 30 * 24 * 3600),
-        bcrypt_rounds=_int("bcrypt_rounds", _env("bcrypt_rounds", overrides, 12), 4, 20),
-        max_body=_int("max_body", _env("max_body", overrides, 65536), 1024, 64 * 1024 * 1024),
-        trusted_proxies=_int("trusted_proxies", _env("trusted_proxies", overrides, 0), 0, 10),
+        **_whole_numbers(overrides),
         access_log=_access_log(_env("access_log", overrides, True)),
         log_format=log_format,
         clock=clock,
-        public_dir=str(_env("public_dir", overrides, PUBLIC_DIR)),
-        session_max_age=_int("session_max_age", _env("session_max_age", overrides, 43200), 60, 366 * 24 * 3600),
-        reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
+        public_dir=_public_dir(_env("public_dir", overrides, PUBLIC_DIR)),
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
+    _no_unknown_variables()
     return settings
 

@@ -48,10 +48,12 @@ export function leaveIfSignedOut(result) {
     return false;
 }
 
-// say(text, ok) for one message element: the server's sentence, or a success (class "ok").
+// say(text, kind) for one message element: the server's sentence (an error, red), a success
+// (kind true or 'ok': class "ok", green) or a plain note (kind 'info': class "info", neither).
 export function sayIn(element) {
-    return (text, ok = false) => {
-        element.classList.toggle('ok', ok);
+    return (text, kind = false) => {
+        element.classList.toggle('ok', kind === true || kind === 'ok');
+        element.classList.toggle('info', kind === 'info');
         element.textContent = text;
     };
 }

@@ -4,7 +4,7 @@
 // the same login again with it (docs/SECOND_FACTORS.md).
 
 import { login, pythonURI } from '../config.js';
-import { SIGNED_OUT } from './api.js';
+import { SIGNED_OUT, messageOf, sayIn } from './api.js';
 
 const form = document.getElementById('login-form');
 const uid = document.getElementById('uid');
@@ -12,6 +12,7 @@ const password = document.getElementById('password');
 const codeField = document.getElementById('code-field');
 const code = document.getElementById('code');
 const submit = document.getElementById('submit');
+const say = sayIn(document.getElementById('message'));
 
 // signup.html links here as index.html?uid=<new uid>.
 const suggested = new URLSearchParams(location.search).get('uid');
@@ -23,7 +24,7 @@ if (suggested) {
 // The Log out button comes here after a successful logout: say so, once (a reload says nothing).
 if (sessionStorage.getItem(SIGNED_OUT)) {
     sessionStorage.removeItem(SIGNED_OUT);
-    document.getElementById('message').textContent = 'Signed out';
+    say('Signed out', 'info');  // news, not an error
 }
 
 function askForCode(ask) {
@@ -40,6 +41,7 @@ uid.addEventListener('input', () => askForCode(false));
 form.addEventListener('submit', async (event) => {
     event.preventDefault();  // the lesson's "return false": fetch() does the talking, not the form
     submit.disabled = true;
+    say('');  // login() shows the next answer; an error is red again
     try {
         // Step 1: the user's credentials; login() does steps 2-14.
         const body = { uid: uid.value, password: password.value };
@@ -60,6 +62,7 @@ form.addEventListener('submit', async (event) => {
         }
         if (result.status === 401 && result.body?.data?.mfa_required) {
             askForCode(true);  // the password was right: keep it, and ask for the code
+            say(messageOf(result), 'info');  // "Enter the 6-digit code ...": the next step, not an error
             code.focus();
         } else if (result.status === 401 && sentCode) {
             code.value = '';  // a wrong or used code (the server's message says so); the password stays

@@ -125,7 +125,7 @@ copyButton.addEventListener('click', async () => {
         range.selectNodeContents(recoveryList);
         getSelection().removeAllRanges();
         getSelection().addRange(range);
-        say('Copying is not allowed here: the recovery codes are selected, copy them yourself.');
+        say('Copying is not allowed here: the recovery codes are selected, copy them yourself.', 'info');
     }
 });
 

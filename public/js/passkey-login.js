@@ -15,7 +15,7 @@ const box = document.getElementById('passkey-box');
 const message = document.getElementById('message');
 
 async function signIn() {
-    message.classList.remove('ok');
+    message.classList.remove('ok', 'info');
     message.textContent = '';
     const options = await send(`${pythonURI}/api/authenticate/passkey/options`, fetchInit('POST', {}, 'no-cache'));
     if (!options.ok) {

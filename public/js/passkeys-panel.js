@@ -8,7 +8,7 @@
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, sayIn, timeElement, loadPanel } from './api.js';
-import { supported, creationOptions, registrationJSON, browserMessage } from './webauthn-json.js';
+import { supported, unsupportedReason, creationOptions, registrationJSON, browserMessage } from './webauthn-json.js';
 
 const panel = document.getElementById('passkeys-panel');
 const list = document.getElementById('passkeys');
@@ -112,6 +112,7 @@ if (supported) {
     addButton.disabled = false;
 } else {
     form.hidden = true;
+    unsupported.textContent = unsupportedReason;
     unsupported.hidden = false;
 }
 load();

@@ -3,8 +3,17 @@
 // PublicKeyCredential*JSON types lay them out (the service's py_webauthn reads exactly those).
 // Used by js/passkey-login.js (the login page) and js/passkeys-panel.js (the dashboard).
 
-// Passkeys need a browser that has them (and a secure page: https, or http://localhost).
-export const supported = typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
+// Passkeys need a browser that has them, a secure page (https, or http://localhost) and a host name:
+// a passkey belongs to a domain (its relying party ID), never to an IP address such as 127.0.0.1.
+const onIPAddress = /^\d{1,3}(\.\d{1,3}){3}$/.test(location.hostname) || location.hostname.includes(':')
+    || location.hostname.startsWith('[');
+const hasPasskeys = typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
+export const supported = hasPasskeys && window.isSecureContext && !onIPAddress;
+// Why not, in a sentence for the page (empty when they work).
+export const unsupportedReason = supported ? ''
+    : !hasPasskeys ? 'This browser cannot make passkeys.'
+        : onIPAddress ? `Passkeys need a host name, not the address ${location.hostname}: open this page on localhost or its domain.`
+            : 'Passkeys need a secure page: open this site over https (or on localhost).';
 
 // base64url (RFC 4648 section 5, no padding) -> ArrayBuffer
 export function toBuffer(base64url) {

@@ -51,6 +51,7 @@ def test_logout_lands_on_the_login_page_saying_signed_out(page, context, own_por
     assert logout.value.status == 200
     page.wait_for_url(f"{url}/index.html")
     expect(page.locator("#message")).to_have_text("Signed out")
+    expect(page.locator("#message")).to_have_class("message info")  # news, not the red of an error
     assert jwt_cookies(context) == []
     page.reload()  # said once: a later visit to the login page is a plain login page
     expect(page.get_by_role("button", name="Log in")).to_be_enabled()

@@ -71,6 +71,25 @@ def test_add_a_passkey_sign_in_with_it_and_remove_it(service, context, page):
     assert page.url.endswith("/index.html")
 
 
+def test_on_an_ip_address_the_passkey_buttons_stay_hidden(tmp_path, context, page):
+    """A passkey belongs to a host name (its RP ID), never to an address such as 127.0.0.1: no button there,
+    and the dashboard says why."""
+    server = own_host_service(tmp_path, "127.0.0.1")
+    try:
+        uid = f"ip-{secrets.token_hex(3)}"
+        make_user(server, uid)
+        page.goto(f"{server.url}/")
+        page.wait_for_selector("#submit:not([disabled])")
+        assert page.evaluate("window.isSecureContext && typeof window.PublicKeyCredential === 'function'")
+        assert page.locator("#passkey-box").is_hidden()
+        log_in_with_password(page, server, uid)
+        page.wait_for_selector("#passkeys-unsupported:visible")
+        assert "host name" in page.text_content("#passkeys-unsupported")
+        assert page.locator("#passkey-add").is_hidden()
+    finally:
+        server.stop()
+
+
 def test_without_passkeys_in_the_browser_the_buttons_stay_hidden(service, context, page):
     context.add_init_script("delete window.PublicKeyCredential;")
     uid = f"old-{secrets.token_hex(3)}"

@@ -102,6 +102,7 @@ def test_turning_totp_on_and_logging_in_with_a_code_then_a_recovery_code(service
     fill_login(page, service, uid)
     page.wait_for_selector("#code:visible")
     assert page.text_content("#message") == CODE_REQUIRED
+    assert page.get_attribute("#message", "class").split() == ["message", "info"]  # the next step, not an error
     assert page.input_value("#password") == PASSWORD
     used = next_step_code(secret)
     page.fill("#code", used)
@@ -115,6 +116,7 @@ def test_turning_totp_on_and_logging_in_with_a_code_then_a_recovery_code(service
     page.fill("#code", used)
     page.click("#submit")
     page.wait_for_selector(f"#message:has-text('{INVALID_CODE}')")
+    assert page.get_attribute("#message", "class").split() == ["message"]  # an error again: red
     assert page.is_visible("#code") and page.input_value("#code") == ""
 
     # A recovery code, typed in capitals: in.

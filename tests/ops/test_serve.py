@@ -27,7 +27,7 @@ def test_serve_says_where_it_listens(serve):
     service = serve("--threads", "2")
     lines = service.stdout().splitlines()
     assert lines[0].startswith("Database: ") and lines[1].startswith("Workers: ")
-    assert lines[2] == f"Serving on http://127.0.0.1:{service.port} (pid {service.process.pid}); Ctrl-C stops"
+    assert lines[2] == f"Serving on http://localhost:{service.port} (pid {service.process.pid}); Ctrl-C stops"
 
 
 @pytest.mark.parametrize(

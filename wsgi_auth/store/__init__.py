@@ -27,8 +27,7 @@ How to add a table (both backends, one commit):
 4. Test it in ``tests/test_store.py`` with the ``store`` fixture: it runs on both.
 """
 
-from .base import Credentials, SQLStore, StoreUnavailable, TokenCheck
-from .postgres import StoreUnreachableAtStart
+from .base import Credentials, SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
 from .schema import COPIED_TABLES
 
 __all__ = ["open_store", "Store", "SQLStore", "StoreUnavailable", "StoreUnreachableAtStart", "Credentials",

@@ -9,6 +9,7 @@ import contextlib
 from datetime import datetime, timezone
 from typing import NamedTuple
 
+from ..config import ConfigError
 from ..errors import HTTPError
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
 from .mfa import MFAQueries
@@ -32,6 +33,11 @@ class StoreUnavailable(HTTPError):
 
     def __init__(self):
         super().__init__(503, "The database cannot be read", [("Retry-After", "5")])
+
+
+class StoreUnreachableAtStart(ConfigError):
+    """The database cannot be reached when the service starts: like a wrong setting, one line on
+    stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
 class Credentials(NamedTuple):

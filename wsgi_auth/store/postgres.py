@@ -19,8 +19,8 @@ import zlib
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from ..config import ConfigError, database_label
-from .base import SQLStore, StoreUnavailable
+from ..config import database_label
+from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -40,11 +40,6 @@ def _placeholders(sql: str) -> str:
 def redact(url: str) -> str:
     """The URL with its password shown as ``***``, fit for logs, answers and messages."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-class StoreUnreachableAtStart(ConfigError):
-    """The database cannot be reached when the service starts: like a wrong setting, one line on
-    stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
 class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):

@@ -17,7 +17,7 @@ import time
 import weakref
 from pathlib import Path
 
-from .base import SQLStore, StoreUnavailable, TokenCheck
+from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
 from .changes import ChangeMark, TokenChecks
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
@@ -66,8 +66,6 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
     def __init__(self, path: str):
         self.path = path
         self.label = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._started = False
         self._mark = ChangeMark(":memory:")  # this process's own, until migrate() has made the file
@@ -75,12 +73,31 @@ class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
         # A forked worker (gunicorn --preload) must not reuse its parent's connections.
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (s := ref()) and s._forget_connections())
-        applied = self.migrate()  # created on first use, by the first process to get here
+        applied = self._first_migrate(path)  # created on first use, by the first process to get here
         self._mark = ChangeMark(path)  # moved after every write; read before a token check (changes.py)
         if applied:
             self._mark.move()  # other processes' cached answers predate these steps
         self._started = True
         self._local.identity = _identity(path)  # the file now exists: what a replacement is told from
+
+    def _first_migrate(self, path: str) -> list[str]:
+        """``migrate()``, its directory made first; a location that cannot be used is one line naming it
+        (a directory that cannot be made or written, a read-only file, a directory in the file's place)."""
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return self.migrate()
+        except (OSError, StoreUnavailable) as error:
+            cause = error.__cause__ or error
+            if isinstance(cause, FileExistsError):  # mkdir met a file where a directory goes
+                reason = f"{cause.filename} is a file, not a directory"
+            elif isinstance(cause, OSError):
+                reason = f"{cause.filename}: {cause.strerror}" if cause.filename and cause.strerror else str(cause)
+            elif os.path.isdir(path):
+                reason = "that is a directory, not a database file"
+            else:
+                reason = f"{cause or type(cause).__name__} (can {os.path.dirname(os.path.abspath(path))} be written?)"
+            raise StoreUnreachableAtStart(f"cannot use the database {os.path.abspath(path)}: {reason}") from None
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
