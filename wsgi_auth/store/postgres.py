@@ -8,12 +8,26 @@ round trip of an already planned statement. A connection that breaks (the
 server restarted, the network went) is discarded by the pool; the query that
 met it answers 503, and the next query gets a fresh connection: the service
 recovers without a restart. No wait is longer than a few seconds.
+
+A server that stops answering without closing anything (a frozen VM, a network
+that drops packets) is bounded on this side too: ``statement_timeout`` is the
+server's own clock, which a frozen server does not run. Each block of work on a
+connection (``_connection``) has a deadline (``DEADLINE``); a watchdog thread
+shuts down the socket of a connection whose block outlives it, which ends the
+wait in the request's thread at once with an error: a 503, and the connection
+is closed and dropped from the pool. TCP keepalives and ``tcp_user_timeout``
+also end connections to a host that went away while they were idle or sending.
+A query cancel would not help: it is a message to the same frozen server.
 """
 
 import contextlib
 import functools
+import os
 import re
+import socket
 import threading
+import time
+import weakref
 import zlib
 
 import psycopg
@@ -26,7 +40,12 @@ from .passkeys import PasskeyQueries
 
 CONNECT_TIMEOUT = 3  # seconds to open a connection
 POOL_WAIT = 2  # seconds a request waits for a connection from the pool before its 503
-STATEMENT_TIMEOUT_MS = 5000  # a query (or a lock wait) never holds a request longer
+STATEMENT_TIMEOUT_MS = 3000  # the server ends a query (or a lock wait) after this: a clean 503, connection kept
+DEADLINE = 4.0  # seconds a block of work (pool wait included) may take before this side cuts the connection
+LONG_DEADLINE = 3600.0  # the same for the CLI's whole-table copy
+TCP = {  # a peer gone silent: idle connections probed after 5 s (3 probes 2 s apart), sent data unacked for 5 s
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 5000,
+}
 POOL_MAX = 32  # each serving thread keeps one: at least the server's thread count
 MIGRATION_LOCK = zlib.crc32(b"wsgi_auth schema_migrations")  # one advisory lock id for every host
 
@@ -40,6 +59,70 @@ def _placeholders(sql: str) -> str:
 def redact(url: str) -> str:
     """The URL with its password shown as ``***``, fit for logs, answers and messages."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+class Watchdog:
+    """Cuts the socket of a connection whose block of work is past its deadline.
+
+    ``start(connection)`` before a block, ``stop(ticket)`` after it (True when it was cut). One for the
+    process (``WATCHDOG``), whatever the number of stores; its daemon thread is asleep while no block
+    runs and awake four times a second while some do; a registration is a lock and a dict entry. Shutting the socket down (not closing it: the descriptor
+    stays the driver's) wakes the thread waiting on it with an error at once."""
+
+    TICK = 0.25
+
+    def __init__(self, deadline: float = DEADLINE):
+        self.deadline = deadline
+        self._next = 0
+        self._fresh()
+        ref = weakref.ref(self)  # a forked child: the parent's lock may have been held by its watching thread
+        os.register_at_fork(after_in_child=lambda: (w := ref()) and w._fresh())
+
+    def _fresh(self) -> None:
+        self._running: dict[int, list] = {}  # ticket -> [due, connection, cut]
+        self._wake = threading.Condition(threading.Lock())
+        self._thread = None
+
+    def start(self, connection, since: float | None = None, seconds: float | None = None) -> int:
+        due = (time.monotonic() if since is None else since) + (self.deadline if seconds is None else seconds)
+        with self._wake:
+            self._next += 1
+            self._running[self._next] = [due, connection, False]
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="wsgi_auth-db-watchdog", daemon=True)
+                self._thread.start()
+            elif len(self._running) == 1:
+                self._wake.notify()
+            return self._next
+
+    def stop(self, ticket: int) -> bool:
+        with self._wake:
+            return self._running.pop(ticket)[2]
+
+    def _watch(self) -> None:
+        with self._wake:
+            while True:
+                self._wake.wait(self.TICK if self._running else None)
+                now = time.monotonic()
+                for entry in self._running.values():
+                    if entry[0] <= now and not entry[2]:
+                        entry[2] = True
+                        _cut(entry[1])  # under the lock: the block cannot end and hand the connection on meanwhile
+
+
+WATCHDOG = Watchdog()
+
+
+def _cut(connection) -> None:
+    """Shut down the connection's socket: the next read returns at once, the server's FIN comes later."""
+    try:
+        with socket.socket(fileno=connection.pgconn.socket) as sock:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.detach()  # the descriptor stays libpq's
+    except (OSError, psycopg.Error):
+        pass  # closed meanwhile: nothing to cut
 
 
 class StoreUnreachableAtStart(ConfigError):
@@ -67,12 +150,13 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
                 "prepare_threshold": 0,
                 "connect_timeout": CONNECT_TIMEOUT,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                **TCP,
             },
             name="wsgi_auth",
         )
         try:
             # One plain connection first: a clear reason, at once, instead of the pool's retries.
-            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, **TCP).close()
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT + 2)
             self.migrate()
         except (psycopg.Error, StoreUnavailable) as error:
@@ -100,22 +184,62 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
     @contextlib.contextmanager
     def _connection(self):
         """This thread's connection, borrowed from the pool on first use and kept: a checkout per query
-        cost more than the query. A broken one goes back to the pool (which drops it) and the next
+        cost more than the query. The block of work on it has ``DEADLINE`` seconds, pool wait included
+        (``Watchdog``). A broken one is closed and goes back to the pool (which drops it) and the next
         query borrows another."""
         local = self._local
         connection = getattr(local, "connection", None)
+        ticket = None
+        if getattr(local, "depth", 0):  # inside a block of this thread: its deadline holds
+            yield connection
+            return
+        local.depth = 1
         try:
+            began = time.monotonic()
             if connection is None:
-                connection = local.connection = self._pool.getconn()
+                connection = local.connection = self._pool.getconn(timeout=POOL_WAIT)
+            ticket = WATCHDOG.start(connection, began, getattr(local, "deadline", None))
             yield connection
         except (psycopg.errors.UniqueViolation, psycopg.ProgrammingError):
             raise
-        except (psycopg.OperationalError, psycopg.InterfaceError) as error:  # gone, restarting, timed out
-            if connection is not None:
-                local.connection = None
-                with contextlib.suppress(Exception):
-                    self._pool.putconn(connection)
+        except psycopg.errors.QueryCanceled as error:  # statement_timeout: the server answered, the connection is fine
             raise StoreUnavailable() from error
+        except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.DiskFull) as error:
+            raise StoreUnavailable(written=True) from error  # a standby, a full disk: reads still work
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:  # gone, restarting, timed out, cut
+            self._drop(connection)
+            raise StoreUnavailable() from error
+        finally:
+            local.depth = 0
+            if ticket is not None and WATCHDOG.stop(ticket) and local.connection is not None:
+                self._drop(connection)  # cut just as the block ended well: the socket is dead all the same
+
+    def _drop(self, connection) -> None:
+        """Close this thread's connection and give it back: the pool sees it closed and makes another.
+        Closed first, so the pool never tries a rollback on a server that does not answer."""
+        self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+            with contextlib.suppress(Exception):
+                self._pool.putconn(connection)
+
+    @contextlib.contextmanager
+    def _patient(self):
+        """The CLI's copy (``db copy``) reads and writes whole tables: no deadline but each statement's."""
+        self._local.deadline = LONG_DEADLINE
+        try:
+            yield
+        finally:
+            del self._local.deadline
+
+    def dump(self, table: str) -> list[dict]:
+        with self._patient():
+            return super().dump(table)
+
+    def load(self, tables: dict[str, list[dict]]) -> None:
+        with self._patient():
+            super().load(tables)
 
     @contextlib.contextmanager
     def _migration_lock(self, connection):
