@@ -59,3 +59,33 @@ def test_serve_health_503_on_garbage_and_200_after_restore_and_restart(serve, tm
     service = serve()
     assert service.request("GET", "/api/health").status == 200
     assert service.request("POST", "/api/authenticate", {"uid": "toby", "password": PASSWORD}).status == 200
+
+
+WRITE_503 = {"message": "The database cannot be written", "data": None, "error": "Service unavailable"}
+
+
+def _refuse_writes(app, backend):
+    """What a full disk (sqlite: no page may be added, SQLITE_FULL as on ENOSPC) or a read-only server
+    (PostgreSQL: a standby) does to this app's connection: reads work, writes fail."""
+    if backend.startswith("postgresql"):
+        with app.store._connection() as connection:  # this thread's, kept: the setting stays on it
+            connection.execute("SET default_transaction_read_only = on")
+    else:
+        connection = app.store.connect()  # this thread's, as WebTest calls the app in this thread
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_write_the_database_refuses_says_it_cannot_be_written(make_app, backend):
+    app = make_app()
+    client = ops_client(app)
+    client.post_json("/api/user", {"uid": "toby", "name": "Toby", "password": PASSWORD}, status=201)
+    _refuse_writes(app, backend)
+    for n in range(90):  # sqlite: until a new page is needed (below the 100 signups an address may make)
+        response = client.post_json("/api/user", {"uid": f"u{n}", "name": "U" * 60, "password": PASSWORD},
+                                    expect_errors=True)  # fmt: skip
+        if response.status_int != 201:
+            break
+    assert response.status_int == 503 and response.json == WRITE_503
+    assert response.headers["Retry-After"] == "5"
+    assert client.get("/api/health").json == {"status": "ok"}  # reads still work: not "cannot be read"

@@ -66,8 +66,9 @@ class Watchdog:
 
     ``start(connection)`` before a block, ``stop(ticket)`` after it (True when it was cut). One for the
     process (``WATCHDOG``), whatever the number of stores; its daemon thread is asleep while no block
-    runs and awake four times a second while some do; a registration is a lock and a dict entry. Shutting the socket down (not closing it: the descriptor
-    stays the driver's) wakes the thread waiting on it with an error at once."""
+    runs and awake four times a second while some do; a registration is a lock and a dict entry.
+    Shutting the socket down (not closing it: the descriptor stays the driver's) wakes the thread
+    waiting on it with an error at once."""
 
     TICK = 0.25
 
