@@ -31,20 +31,22 @@ import weakref
 import zlib
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..config import ConfigError, database_label
 from .base import SQLStore, StoreUnavailable
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
-CONNECT_TIMEOUT = 3  # seconds to open a connection
-POOL_WAIT = 2  # seconds a request waits for a connection from the pool before its 503
+CONNECT_TIMEOUT = 2  # seconds to open a connection (libpq's least)
+POOL_GRAB = 0.1  # seconds a thread waits for a pooled connection before it opens one of its own
+RETRY_EVERY = 0.5  # seconds between two tries of a server that did not answer
 STATEMENT_TIMEOUT_MS = 3000  # the server ends a query (or a lock wait) after this: a clean 503, connection kept
-DEADLINE = 4.0  # seconds a block of work (pool wait included) may take before this side cuts the connection
+DEADLINE = 3.5  # seconds a block of work (connecting included) may take before this side cuts the connection
 LONG_DEADLINE = 3600.0  # the same for the CLI's whole-table copy
 TCP = {  # a peer gone silent: idle connections probed after 5 s (3 probes 2 s apart), sent data unacked for 5 s
-    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 5000,
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+    **({"tcp_user_timeout": 5000} if psycopg.pq.version() >= 120000 else {}),  # libpq 12 knows it
 }
 POOL_MAX = 32  # each serving thread keeps one: at least the server's thread count
 MIGRATION_LOCK = zlib.crc32(b"wsgi_auth schema_migrations")  # one advisory lock id for every host
@@ -140,21 +142,19 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
     def __init__(self, url: str):
         self.label = database_label(url)
         self._local = threading.local()
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=POOL_MAX,
-            timeout=POOL_WAIT,
-            open=False,
-            kwargs={
-                "autocommit": True,  # a statement is its own transaction unless we BEGIN
-                "prepare_threshold": 0,
-                "connect_timeout": CONNECT_TIMEOUT,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-                **TCP,
-            },
-            name="wsgi_auth",
-        )
+        self._silent = False  # a block was cut or found no connection: the server is not answering (_connection)
+        self._silence = threading.Lock()
+        self._trying = None  # the thread that tries the server while it is taken as not answering
+        self._url = url
+        self._settings = {
+            "autocommit": True,  # a statement is its own transaction unless we BEGIN
+            "prepare_threshold": 0,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            **TCP,
+        }
+        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, timeout=POOL_GRAB, open=False,
+                                    kwargs=self._settings, name="wsgi_auth")  # fmt: skip
         try:
             # One plain connection first: a clear reason, at once, instead of the pool's retries.
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, **TCP).close()
@@ -187,33 +187,84 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
         """This thread's connection, borrowed from the pool on first use and kept: a checkout per query
         cost more than the query. The block of work on it has ``DEADLINE`` seconds, pool wait included
         (``Watchdog``). A broken one is closed and goes back to the pool (which drops it) and the next
-        query borrows another."""
+        query borrows another.
+
+        Once a block was cut or found no connection, the server is taken as not answering: every block
+        answers 503 at once (requests must not queue behind threads that all wait out their deadline)
+        while a thread of the store tries the server twice a second (``_try_server``); the first block
+        that ends well, or the first answer to that thread, ends it."""
         local = self._local
         connection = getattr(local, "connection", None)
-        ticket = None
         if getattr(local, "depth", 0):  # inside a block of this thread: its deadline holds
             yield connection
             return
+        if self._silent:
+            self._not_answering()  # (starts the thread again in a forked worker)
+            raise StoreUnavailable()
         local.depth = 1
+        ticket, ended_well = None, False
         try:
             began = time.monotonic()
             if connection is None:
-                connection = local.connection = self._pool.getconn(timeout=POOL_WAIT)
+                connection = local.connection = self._borrow()
             ticket = WATCHDOG.start(connection, began, getattr(local, "deadline", None))
             yield connection
+            ended_well = True
         except (psycopg.errors.UniqueViolation, psycopg.ProgrammingError):
+            ended_well = True  # the server answered
             raise
         except psycopg.errors.QueryCanceled as error:  # statement_timeout: the server answered, the connection is fine
             raise StoreUnavailable() from error
         except (psycopg.errors.ReadOnlySqlTransaction, psycopg.errors.DiskFull) as error:
             raise StoreUnavailable(written=True) from error  # a standby, a full disk: reads still work
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:  # gone, restarting, timed out, cut
+            if local.connection is None:
+                self._not_answering()  # no connection could be made
             self._drop(connection)
             raise StoreUnavailable() from error
         finally:
             local.depth = 0
-            if ticket is not None and WATCHDOG.stop(ticket) and local.connection is not None:
-                self._drop(connection)  # cut just as the block ended well: the socket is dead all the same
+            if ticket is not None and WATCHDOG.stop(ticket):
+                ended_well = False
+                self._not_answering()
+                if local.connection is not None:
+                    self._drop(connection)  # cut just as the block ended well: the socket is dead all the same
+            if ended_well:
+                self._silent = False
+
+    def _borrow(self):
+        """A connection for this thread: from the pool, or one of its own when the pool has none at hand
+        at once. After an outage the pool reconnects only after growing pauses (1, 2, 4 ... s); the
+        service must not stay down that long after the server is back."""
+        self._local.pooled = True
+        try:
+            return self._pool.getconn(timeout=POOL_GRAB)
+        except PoolTimeout:
+            self._local.pooled = False
+            return psycopg.connect(self._url, **self._settings)
+
+    def _not_answering(self) -> None:
+        """Take the server as not answering, and have one thread try it until it answers again."""
+        with self._silence:
+            self._silent = True
+            if self._trying is None or not self._trying.is_alive():
+                self._trying = threading.Thread(target=self._try_server, name="wsgi_auth-db-retry", daemon=True)
+                self._trying.start()
+
+    def _try_server(self) -> None:
+        while self._silent and not self._pool.closed:
+            time.sleep(RETRY_EVERY)
+            try:
+                with psycopg.connect(self._url, **self._settings) as connection:
+                    ticket = WATCHDOG.start(connection)
+                    try:
+                        connection.execute("SELECT 1")
+                    finally:
+                        cut = WATCHDOG.stop(ticket)
+                if not cut:
+                    self._silent = False
+            except psycopg.Error:
+                pass
 
     def _drop(self, connection) -> None:
         """Close this thread's connection and give it back: the pool sees it closed and makes another.
@@ -222,8 +273,9 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.close()
-            with contextlib.suppress(Exception):
-                self._pool.putconn(connection)
+            if getattr(self._local, "pooled", True):
+                with contextlib.suppress(Exception):
+                    self._pool.putconn(connection)
 
     @contextlib.contextmanager
     def _patient(self):
