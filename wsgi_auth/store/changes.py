@@ -5,8 +5,10 @@ host the same few sessions are read thousands of times a second while nothing
 changes, so each process keeps the answers it has read, and keeps them only while
 the database has not changed since:
 
-* ``ChangeMark``: 8 bytes in a small file beside the database (``<db>-changes``),
-  mapped into every process that opens it. The store writes new random bytes
+* ``ChangeMark``: the first 8 bytes of a small file beside the database
+  (``<db>-changes``), mapped into every process that opens it. (The sqlite
+  store also locks that file while it opens the database, and records after
+  the mark which file it opened: ``sqlite.py``.) The store writes new random bytes
   there after every write it commits (``SqliteStore._connection``), whichever
   process or thread wrote; a process compares its mark with the one it read
   before its query: memory reads, no system call, no lock.

@@ -1,23 +1,27 @@
 """PostgreSQL through psycopg 3: one database for any number of processes on any number of hosts.
 
 A pool of connections per process (psycopg_pool); each thread borrows one on
-its first query and keeps it (so a server's thread count must stay within
-``POOL_MAX``). Statements are prepared on first use on each connection
-(``prepare_threshold=0``), so the signed-in request's one read is a single
-round trip of an already planned statement. A connection that breaks (the
-server restarted, the network went) is discarded by the pool; the query that
-met it answers 503, and the next query gets a fresh connection: the service
-recovers without a restart. No wait is longer than a few seconds.
+its first query and keeps it (so a server's thread count should stay within
+``POOL_MAX``; a thread that finds none at hand opens one of its own). Statements
+are prepared on first use on each connection (``prepare_threshold=0``), so the
+signed-in request's one read is a single round trip of an already planned
+statement. A connection that breaks (the server restarted, the network went) is
+closed and dropped; the query that met it answers 503, and the next query gets
+a fresh connection: the service recovers without a restart.
 
 A server that stops answering without closing anything (a frozen VM, a network
 that drops packets) is bounded on this side too: ``statement_timeout`` is the
-server's own clock, which a frozen server does not run. Each block of work on a
-connection (``_connection``) has a deadline (``DEADLINE``); a watchdog thread
-shuts down the socket of a connection whose block outlives it, which ends the
-wait in the request's thread at once with an error: a 503, and the connection
-is closed and dropped from the pool. TCP keepalives and ``tcp_user_timeout``
-also end connections to a host that went away while they were idle or sending.
-A query cancel would not help: it is a message to the same frozen server.
+server's own clock, which a frozen server does not run, and a query cancel is a
+message to that same server. Each block of work on a connection
+(``_connection``) has a deadline (``DEADLINE``, connecting included); a watchdog
+thread shuts down the socket of a connection whose block outlives it, which ends
+the wait in the request's thread at once with an error: a 503, and the
+connection is dropped. From then on, and after a connection that could not be
+made, the server is taken as not answering: every request answers 503 at once
+(none queues behind threads waiting out their deadline) while one thread tries
+the server twice a second, and the first answer ends it. TCP keepalives and
+``tcp_user_timeout`` also end connections to a host that went away while they
+were idle or sending. ``tests/ops/test_frozen_database.py`` measures it.
 """
 
 import contextlib
