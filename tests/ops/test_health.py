@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from support import PASSWORD
+from support import PASSWORD, REPO_DIR
 
 from .ops_support import ops_client
 
@@ -89,3 +89,37 @@ def test_a_write_the_database_refuses_says_it_cannot_be_written(make_app, backen
     assert response.status_int == 503 and response.json == WRITE_503
     assert response.headers["Retry-After"] == "5"
     assert client.get("/api/health").json == {"status": "ok"}  # reads still work: not "cannot be read"
+
+
+FILL_THE_DISK = """
+from wsgi_auth.store import StoreUnavailable, open_store
+store = open_store({database!r})
+try:
+    for n in range(100000):
+        store.create_user(f"u{{n}}", "x" * 90, None, "$2b$04$" + "h" * 53, 0)
+except StoreUnavailable as error:
+    print(error.message)
+print(store.user("u1")["uid"])
+"""
+
+
+@pytest.mark.sqlite_only
+def test_a_full_disk_says_the_database_cannot_be_written(tmp_path, backend):
+    """A real full disk: a 400 kB tmpfs in a mount namespace of the child's own (root only; gone when it ends)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to mount a small file system")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    script = FILL_THE_DISK.format(database=str(mount / "wsgi_auth.sqlite3"))
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             f'mount -t tmpfs -o size=400k tmpfs "{mount}" || exit 77; exec "{sys.executable}" -c "$0"',
+                             script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO_DIR)})  # fmt: skip
+    if result.returncode == 77:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["The database cannot be written", "u1"]  # and reads still work
