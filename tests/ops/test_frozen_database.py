@@ -128,5 +128,6 @@ def test_a_frozen_postgresql_gives_503_within_seconds_and_the_service_recovers(s
         assert time.monotonic() - resumed < RECOVER_WITHIN, "no recovery after SIGCONT"
     recovered = time.monotonic() - resumed
     assert not _database_503s(_load(service, cookie, 2.0))
-    print(f"frozen: {len(during)} answers, slowest {slowest:.2f} s; health 200 ten times in a row {recovered:.2f} s after SIGCONT")
+    print(f"frozen: {len(during)} answers, slowest {slowest:.2f} s;"
+          f" health 200 ten times in a row {recovered:.2f} s after SIGCONT")
     assert "Traceback" not in service.stderr()

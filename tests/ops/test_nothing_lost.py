@@ -55,8 +55,9 @@ class Writers:
             uid = f"w{n}x{i}"
             sent = time.monotonic()
             try:
+                address = f"10.{n}.{i // 200}.{i % 200 + 1}"
                 response = self.service.request("POST", "/api/user", {"uid": uid, "name": "W", "password": PASSWORD},
-                                                headers={"X-Forwarded-For": f"10.{n}.{i // 200}.{i % 200 + 1}"}, timeout=30)
+                                                headers={"X-Forwarded-For": address}, timeout=30)
                 status = response.status
                 if status == 503 and response.json()["message"].startswith("The database"):
                     status = "database 503"  # not the hash gate's 503 (too many logins at once on a busy machine)
@@ -152,7 +153,8 @@ def test_a_backup_put_in_place_under_writers_loses_no_acknowledged_signup(serve,
 
 
 @pytest.mark.sqlite_only
-def test_a_table_missing_after_a_restore_in_place_is_made_at_the_first_query_that_meets_it(make_app, settings, tmp_path):
+def test_a_table_missing_after_a_restore_in_place_is_made_at_the_first_query_that_meets_it(make_app, settings,
+                                                                                          tmp_path):
     """``.restore`` of a backup from before the last migration keeps the file (no reopen): the first query that
     meets a missing table migrates the file and answers 503 (the request may be sent again); the next works."""
     from wsgi_auth.store import StoreUnavailable
