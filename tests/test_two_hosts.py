@@ -73,3 +73,17 @@ def test_two_hosts_behind_nginx_act_as_one_service(two_hosts):
     statuses = [attacker.request("POST", "/api/authenticate", {"uid": "bob", "password": "wrong password!"})[0]
                 for _ in range(8)]  # fmt: skip
     assert statuses == [401] * 5 + [429] * 3  # the throttle counts across both hosts
+
+
+def test_both_hosts_down_in_turn_within_fail_timeout_then_up_serve_at_once(two_hosts):
+    """nginx's default (max_fails=1, fail_timeout=10s) marks each host dead at its first refused connection;
+    both marked within 10 s leaves "no live upstreams", a 502 for every request although both are up again.
+    With ``max_fails=0`` (OPERATIONS.md) a refused connection passes the request to the other host, and
+    nothing is remembered."""
+    browser = Browser(two_hosts["port"])
+    for name in ("a", "b"):
+        host = two_hosts["hosts"][name]
+        host.stop()
+        assert [browser.request("GET", "/api/health")[0] for _ in range(4)] == [200] * 4  # the other one answers
+        host.start()
+    assert [browser.request("GET", "/api/health")[0] for _ in range(10)] == [200] * 10

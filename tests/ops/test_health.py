@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from support import PASSWORD
+from support import PASSWORD, REPO_DIR
 
 from .ops_support import ops_client
 
@@ -59,3 +59,67 @@ def test_serve_health_503_on_garbage_and_200_after_restore_and_restart(serve, tm
     service = serve()
     assert service.request("GET", "/api/health").status == 200
     assert service.request("POST", "/api/authenticate", {"uid": "toby", "password": PASSWORD}).status == 200
+
+
+WRITE_503 = {"message": "The database cannot be written", "data": None, "error": "Service unavailable"}
+
+
+def _refuse_writes(app, backend):
+    """What a full disk (sqlite: no page may be added, SQLITE_FULL as on ENOSPC) or a read-only server
+    (PostgreSQL: a standby) does to this app's connection: reads work, writes fail."""
+    if backend.startswith("postgresql"):
+        with app.store._connection() as connection:  # this thread's, kept: the setting stays on it
+            connection.execute("SET default_transaction_read_only = on")
+    else:
+        connection = app.store.connect()  # this thread's, as WebTest calls the app in this thread
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_write_the_database_refuses_says_it_cannot_be_written(make_app, backend):
+    app = make_app()
+    client = ops_client(app)
+    client.post_json("/api/user", {"uid": "toby", "name": "Toby", "password": PASSWORD}, status=201)
+    _refuse_writes(app, backend)
+    for n in range(90):  # sqlite: until a new page is needed (below the 100 signups an address may make)
+        response = client.post_json("/api/user", {"uid": f"u{n}", "name": "U" * 60, "password": PASSWORD},
+                                    expect_errors=True)  # fmt: skip
+        if response.status_int != 201:
+            break
+    assert response.status_int == 503 and response.json == WRITE_503
+    assert response.headers["Retry-After"] == "5"
+    assert client.get("/api/health").json == {"status": "ok"}  # reads still work: not "cannot be read"
+
+
+FILL_THE_DISK = """
+from wsgi_auth.store import StoreUnavailable, open_store
+store = open_store({database!r})
+try:
+    for n in range(100000):
+        store.create_user(f"u{{n}}", "x" * 90, None, "$2b$04$" + "h" * 53, 0)
+except StoreUnavailable as error:
+    print(error.message)
+print(store.user("u1")["uid"])
+"""
+
+
+@pytest.mark.sqlite_only
+def test_a_full_disk_says_the_database_cannot_be_written(tmp_path, backend):
+    """A real full disk: a 400 kB tmpfs in a mount namespace of the child's own (root only; gone when it ends)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to mount a small file system")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    script = FILL_THE_DISK.format(database=str(mount / "wsgi_auth.sqlite3"))
+    result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             f'mount -t tmpfs -o size=400k tmpfs "{mount}" || exit 77; exec "{sys.executable}" -c "$0"',
+                             script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO_DIR)})  # fmt: skip
+    if result.returncode == 77:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["The database cannot be written", "u1"]  # and reads still work

@@ -1,7 +1,8 @@
 """Two hosts behind nginx: two serve.py processes (own instance directories, one secret key, one
 PostgreSQL database) behind nginx with TLS (a throwaway self-signed certificate), round robin.
 
-``two_hosts`` yields ``{"port": nginx's HTTPS port, "logs": {"a": path, "b": path}, "database": url}``.
+``two_hosts`` yields ``{"port": nginx's HTTPS port, "logs": {"a": path, "b": path}, "database": url,
+"hosts": {"a": Server, "b": Server}}``.
 Without nginx or openssl it skips with the reason (fails with ``CI=true``).
 """
 
@@ -27,8 +28,8 @@ http {{
     client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
     uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
     upstream wsgi_auth {{
-        server 127.0.0.1:{port_a};
-        server 127.0.0.1:{port_b};
+        server 127.0.0.1:{port_a} max_fails=0;
+        server 127.0.0.1:{port_b} max_fails=0;
         keepalive 16;
     }}
     server {{
@@ -44,6 +45,9 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Host $http_host;
+            proxy_connect_timeout 2s;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
         }}
     }}
 }}
@@ -80,7 +84,7 @@ def two_hosts(tmp_path, postgres_database):
                        workdir=nginx_dir, port=port, name="nginx", health=None)  # fmt: skip
         servers.append(nginx)
         nginx.start()
-        yield {"port": port, "logs": logs, "database": postgres_database}
+        yield {"port": port, "logs": logs, "database": postgres_database, "hosts": dict(zip(ports, servers))}
     finally:
         for server in reversed(servers):
             server.stop()

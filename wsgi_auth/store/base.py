@@ -27,12 +27,14 @@ TOKEN_CHECK_SQL = (
 
 class StoreUnavailable(HTTPError):
     """The database cannot be reached or read right now: a 503 for the client, a line for the CLI.
+    ``written=True``: it answers but refuses a write (a full disk, a read-only file or server).
 
     The message never names the database URL (it may hold a password) nor the driver's text.
     """
 
-    def __init__(self):
-        super().__init__(503, "The database cannot be read", [("Retry-After", "5")])
+    def __init__(self, written: bool = False):
+        message = "The database cannot be written" if written else "The database cannot be read"
+        super().__init__(503, message, [("Retry-After", "5")])
 
 
 class StoreUnreachableAtStart(ConfigError):
