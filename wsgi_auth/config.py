@@ -55,6 +55,9 @@ class Settings:
     mail_from: str
     reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
+    # The login gate (hash_gate.py): bcrypt hashes this process runs at once, and how long a login may expect to wait
+    hash_slots: int = 1
+    login_wait: float = 10.0
 
     @property
     def cookie_samesite(self) -> str:
@@ -94,6 +97,24 @@ def _int(name: str, value, low: int, high: int) -> int:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
     if not low <= number <= high:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be between {low} and {high}, not {number}")
+    return number
+
+
+def host_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _positive_number(name: str, value, high: float) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 < number <= high:  # NaN fails too
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of seconds up to {high:g}, not {value!r}")
     return number
 
 
@@ -267,6 +288,9 @@ def load_settings(**overrides) -> Settings:
         reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
+        # Unset: all the cores (serve.py sets it for its workers, which share them).
+        hash_slots=_int("hash_slots", _env("hash_slots", overrides, None) or host_cores(), 1, 1024),
+        login_wait=_positive_number("login_wait", _env("login_wait", overrides, 10), 3600),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
