@@ -80,7 +80,7 @@ def bench_logins(workdir, results, repeats=5, rounds=12):
     section = f"logins (bcrypt {rounds}, in-process)"
     app = make_ours(Path(workdir) / "logins.sqlite3", bcrypt_rounds=rounds)
     # This measures whether hashes run in parallel at all; serve.py's gate (one per worker) is measured in flood.
-    app.hash_gate = HashGate(slots=8, queue=8)
+    app.hash_gate = HashGate(slots=8)
     uids = [f"login{i}" for i in range(5)]
     run_in_threads(signup, [(app, uid) for uid in uids])
     login(app, uids[0])  # warm-up (and a check that logins work at all)

@@ -24,8 +24,9 @@ def check_current_password(request: Request, app, body: dict) -> str:
     with app.hash_gate.turn(address):
         attempt = app.throttle.attempt_login(uid_key, address)  # in flight until the hash says
         matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
+    # Judged: counted as a failure, right or wrong, until the caller's login_succeeded says the whole change
+    # is made (a wrong second-factor code after the right password then stays a failure: handlers/mfa.py).
+    app.throttle.login_failed(attempt)
     if not matches:
-        app.throttle.login_failed(attempt)
         raise HTTPError(403, WRONG_PASSWORD)
-    app.throttle.forget_attempt(attempt)  # right: the caller's login_succeeded clears the failures once the change is made
     return uid_key
