@@ -108,6 +108,10 @@ def host_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _hash_slots(value) -> int:
+    return host_cores() if value in (None, "") else _int("hash_slots", value, 1, 1024)
+
+
 def _positive_number(name: str, value, high: float) -> float:
     try:
         number = float(value) if not isinstance(value, bool) else None
@@ -289,7 +293,7 @@ def load_settings(**overrides) -> Settings:
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
         # Unset: all the cores (serve.py sets it for its workers, which share them).
-        hash_slots=_int("hash_slots", _env("hash_slots", overrides, None) or host_cores(), 1, 1024),
+        hash_slots=_hash_slots(_env("hash_slots", overrides, None)),
         login_wait=_positive_number("login_wait", _env("login_wait", overrides, 10), 3600),
     )
     if overrides:
