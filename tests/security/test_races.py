@@ -78,8 +78,8 @@ def server(tmp_path):
 
 
 def log_in_as_a_client_would(server, body):
-    """POST /api/authenticate, and again after ``Retry-After`` while the login gate answers 503 (50 logins
-    at one instant are more than each worker's gate lets wait: that 503 is by design, hash_gate.py)."""
+    """POST /api/authenticate, and again after ``Retry-After`` while the login gate answers 503 (on a loaded
+    machine 50 logins at one instant may expect to wait longer than WSGI_AUTH_LOGIN_WAIT: hash_gate.py)."""
     for _ in range(20):
         status, headers, answer = server.request("POST", "/api/authenticate", body)
         retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
