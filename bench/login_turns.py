@@ -43,9 +43,9 @@ def one_hash_seconds(repeats=5):
     return statistics.median(times)
 
 
-def server_with_users(workdir, name, uids):
-    """serve.py at its defaults (one worker per core, WSGI_AUTH_LOGIN_WAIT 10 s) on a database holding
-    ``uids``, all with PASSWORD hashed at COST (one hash, copied: made at once)."""
+def server_with_users(workdir, name, uids, login_wait=None):
+    """serve.py at its defaults (one worker per core, WSGI_AUTH_LOGIN_WAIT 10 s unless ``login_wait``) on a
+    database holding ``uids``, all with PASSWORD hashed at COST (one hash, copied: made at once)."""
     database = Path(workdir) / f"{name}.sqlite3"
     app = make_ours(database, bcrypt_rounds=COST)
     password_hash = passwords.hash_password(PASSWORD, COST)
@@ -56,6 +56,8 @@ def server_with_users(workdir, name, uids):
     env.update(WSGI_AUTH_DATABASE=str(database), WSGI_AUTH_SECRET_KEY=SECRET, WSGI_AUTH_BCRYPT_ROUNDS=str(COST),
                WSGI_AUTH_ALLOWED_ORIGINS=ALLOWED_ORIGINS, WSGI_AUTH_ACCESS_LOG="0", PYTHONPATH=str(ROOT),
                PYTHONUNBUFFERED="1")  # fmt: skip
+    if login_wait is not None:
+        env["WSGI_AUTH_LOGIN_WAIT"] = str(login_wait)
     port = free_port()
     return Server([sys.executable, "serve.py", "--port", str(port)], env, port, cookie="")
 
@@ -102,15 +104,16 @@ def burst_once(port, sources, uids):
     return answers
 
 
-def bench_burst(workdir, results):
+def bench_burst(workdir, results, login_wait=None):
     uids = [f"pupil{n}" for n in range(BURST)]
     hash_seconds = one_hash_seconds()
     cores = host_cores()
     core_time = BURST * hash_seconds / cores
-    section = f"burst: {BURST} logins at once (bcrypt {COST}, serve.py defaults)"
+    wait = "serve.py defaults" if login_wait is None else f"WSGI_AUTH_LOGIN_WAIT {login_wait:g}"
+    section = f"burst: {BURST} logins at once (bcrypt {COST}, {wait})"
     results.add(section, "one hash (in-process)", hash_seconds * 1000, "ms")
     results.add(section, f"{BURST} hashes on {cores} cores", core_time * 1000, "ms")
-    with server_with_users(workdir, "burst", uids) as server:
+    with server_with_users(workdir, "burst", uids, login_wait) as server:
         log_in(server.port, "127.0.0.1", uids[0])  # warm: each worker's first answers cost no more
         cases = {f"{BURST} addresses": [f"127.0.0.{10 + i}" for i in range(BURST)], "one address": ["127.0.0.1"] * BURST}
         for case, sources in cases.items():
@@ -130,10 +133,10 @@ def bench_burst(workdir, results):
             time.sleep(1)
 
 
-def bench_fair(workdir, results, duration=20):
+def bench_fair(workdir, results, duration=20, login_wait=None):
     hash_seconds = one_hash_seconds()
     section = f"fair: one address floods ({FLOOD_CONNECTIONS} connections), another logs in every second"
-    with server_with_users(workdir, "fair", ["flood", "victim"]) as server:
+    with server_with_users(workdir, "fair", ["flood", "victim"], login_wait) as server:
         stop, flood_answers, lock = threading.Event(), [], threading.Lock()
 
         def flood():

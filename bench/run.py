@@ -54,6 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--users", type=int, help="users in the big database (default 100000, quick 10000)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                         help="clock of the in-process and scale measures: this thread's CPU time (default) or wall")
+    parser.add_argument("--login-wait", type=float, help="WSGI_AUTH_LOGIN_WAIT of the burst and fair servers "
+                        "(default: the service's, 10 s)")  # fmt: skip
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -100,8 +102,8 @@ def main(argv=None):
             ("inprocess", lambda: bench_inprocess(workdir, results, args.rounds, args.calls, args.warmup, clock)),
             ("http", lambda: bench_http(workdir, results, duration=args.duration, repeats=args.http_repeats)),
             ("flood", lambda: bench_flood(workdir, results, duration=args.flood_duration)),
-            ("burst", lambda: bench_burst(workdir, results)),
-            ("fair", lambda: bench_fair(workdir, results, duration=5 if args.quick else 20)),
+            ("burst", lambda: bench_burst(workdir, results, login_wait=args.login_wait)),
+            ("fair", lambda: bench_fair(workdir, results, duration=5 if args.quick else 20, login_wait=args.login_wait)),
             ("memory", lambda: bench_memory(workdir, results, requests=args.memory_requests)),
             ("logins", lambda: bench_logins(workdir, results, repeats=args.login_repeats)),
             ("scale", lambda: bench_scale(workdir, results, users=args.users, rounds=args.rounds, calls=args.calls,
