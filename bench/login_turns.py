@@ -68,7 +68,8 @@ def log_in(port, source, uid, connection=None):
     body = json.dumps({"uid": uid, "password": PASSWORD})
     started = time.perf_counter()
     try:
-        own.request("POST", "/api/authenticate", body=body, headers={"Content-Type": "application/json", "Origin": ORIGIN})
+        headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+        own.request("POST", "/api/authenticate", body=body, headers=headers)
         answer = own.getresponse()
         answer.read()
         status = answer.status
@@ -115,7 +116,10 @@ def bench_burst(workdir, results, login_wait=None):
     results.add(section, f"{BURST} hashes on {cores} cores", core_time * 1000, "ms")
     with server_with_users(workdir, "burst", uids, login_wait) as server:
         log_in(server.port, "127.0.0.1", uids[0])  # warm: each worker's first answers cost no more
-        cases = {f"{BURST} addresses": [f"127.0.0.{10 + i}" for i in range(BURST)], "one address": ["127.0.0.1"] * BURST}
+        cases = {
+            f"{BURST} addresses": [f"127.0.0.{10 + i}" for i in range(BURST)],
+            "one address": ["127.0.0.1"] * BURST,
+        }
         for case, sources in cases.items():
             answers = burst_once(server.port, sources, uids)
             statuses = [status for status, _ in answers]
@@ -140,13 +144,15 @@ def bench_fair(workdir, results, duration=20, login_wait=None):
         stop, flood_answers, lock = threading.Event(), [], threading.Lock()
 
         def flood():
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120, source_address=("127.0.0.2", 0))
+            def connect():
+                return http.client.HTTPConnection("127.0.0.1", server.port, timeout=120, source_address=("127.0.0.2", 0))
+
+            connection = connect()
             while not stop.is_set():  # keep-alive, right password: never throttled, only turned away
                 answer = log_in(server.port, "127.0.0.2", "flood", connection)
                 if not isinstance(answer[0], int):
                     connection.close()
-                    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120,
-                                                            source_address=("127.0.0.2", 0))  # fmt: skip
+                    connection = connect()
                 with lock:
                     flood_answers.append(answer)
             connection.close()
