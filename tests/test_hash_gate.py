@@ -69,12 +69,9 @@ def _no_turns_left_over():
 
 def queue(gate, address, served):
     """A request from ``address`` that waits for its turn (returned once it is waiting)."""
-    def of_address():
-        return len(gate._waiting.get(address, ()))
-
-    before = of_address()
+    before = gate.waiting(address)
     holder = Holder(gate, address, served)
-    until(gate, lambda: of_address() > before or holder.error is not None)
+    until(gate, lambda: gate.waiting(address) > before or holder.error is not None)
     return holder
 
 
@@ -85,8 +82,9 @@ def test_turns_go_round_the_addresses_and_in_arrival_order_within_one():
     assert first.has_turn.wait(WAIT)
     waiting = [queue(gate, address, served) for address in ("flood", "flood", "flood", "victim", "other", "victim")]
     drain(1 + len(waiting))
-    # The flood's backlog came first, yet each other address was served after at most one of its requests.
-    assert served == ["flood", "flood", "victim", "other", "flood", "victim", "flood"]
+    # The flood's backlog came first, yet the others joined the round going on: the flood had had its turn
+    # in it. Then one turn per address a round, arrival order within one.
+    assert served == ["flood", "victim", "other", "flood", "victim", "flood", "flood"]
 
 
 def test_a_request_beyond_the_longest_wait_gets_503_with_retry_after_when_it_would_be_served():
@@ -99,8 +97,8 @@ def test_a_request_beyond_the_longest_wait_gets_503_with_retry_after_when_it_wou
             pass
     assert refused.value.status == 503 and refused.value.message == BUSY
     assert dict(refused.value.headers)["Retry-After"] == "3"
-    # Another address is not refused: its turn comes after one more of the flood's, whatever its backlog.
-    assert gate.expected_wait("victim") == 2
+    # Another address is not refused: its turn comes next (the flood has had its turn this round).
+    assert gate.expected_wait("victim") == 1
     victim = queue(gate, "victim", [])
     assert victim.error is None
     drain(4)
@@ -114,7 +112,7 @@ def test_two_slots_halve_the_expected_wait():
         assert holder.has_turn.wait(WAIT)
     holders += [queue(gate, "a", []) for _ in range(3)]
     assert gate.expected_wait("a") == 2.0  # 3 waiting + this one, a slot frees every 0.5 s
-    assert gate.expected_wait("b") == 1.0  # served after one of a's
+    assert gate.expected_wait("b") == 0.5  # served next: a has had its turns
     drain(5)
 
 
@@ -131,7 +129,7 @@ def test_a_full_gate_turns_away_the_newest_of_the_longest_backlog_never_the_newc
     victim = queue(gate, "victim", served)  # comes before the flood's newest, which makes room
     assert flood[-1].has_turn.wait(WAIT) and flood[-1].error.status == 503
     drain(5)
-    assert served == ["flood", "flood", "victim", "flood"]
+    assert served == ["flood", "victim", "flood", "flood"]
 
 
 def test_a_second_hash_of_a_request_goes_first_and_is_never_turned_away():
@@ -141,7 +139,7 @@ def test_a_second_hash_of_a_request_goes_first_and_is_never_turned_away():
     assert holding.has_turn.wait(WAIT)
     waiting = queue(gate, "b", served)  # expected 1 s: the queue is now as long as it may get
     again = Holder(gate, "a", served, again=True)
-    until(gate, lambda: gate._waiting_count() == 2)
+    until(gate, lambda: gate.waiting() == 2)
     drain(3)
     assert served == ["a", "a", "b"] and again.error is None
 
@@ -237,7 +235,7 @@ def test_a_login_from_another_address_is_served_while_one_address_fills_the_queu
     answers = []
     thread = threading.Thread(target=lambda: answers.append(login(victim, "alice").status_int))
     thread.start()
-    until(gate, lambda: gate._waiting_count() == 3)  # admitted, behind one of the flood's
+    until(gate, lambda: gate.waiting() == 3)  # admitted, ahead of the flood's waiting ones
     drain(3)
     thread.join(WAIT)
     assert answers == [200]

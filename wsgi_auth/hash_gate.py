@@ -8,10 +8,11 @@ re-authentication) wraps it in ``with app.hash_gate.turn(address):``
   cores, shared among serve.py's workers: ``config.py``), so signed-in requests
   keep the CPU they need;
 - a request that finds every slot taken waits for its turn. The turns go round
-  the client addresses that are waiting (round robin), in arrival order within
-  one address: an address with a long backlog delays a newcomer from another
-  address by about one hash per slot, and a class behind one school NAT (one
-  address) still all gets in, one after another;
+  the client addresses that are waiting, one turn per address a round, in
+  arrival order within one address (``HashGate``): an address with a long
+  backlog delays a newcomer from another address by at most one hash per slot
+  (the newcomer joins the round going on), and a class behind one school NAT
+  (one address) still all gets in, one after another;
 - a request is turned away (503, ``Retry-After``: when it would have been served)
   only when its expected wait, the turns ahead of it x the measured time of one
   turn / slots, passes ``max_wait`` (``WSGI_AUTH_LOGIN_WAIT``). It has cost no
@@ -25,8 +26,10 @@ re-authentication) wraps it in ``with app.hash_gate.turn(address):``
 The slot is given back however the block ends (a wrong password, an error).
 """
 
+import bisect
 import collections
 import contextlib
+import itertools
 import math
 import threading
 
@@ -39,15 +42,24 @@ LONGEST_WAIT = 600  # seconds; a turn that never comes (a hash that hangs) ends 
 
 
 class _Ticket:
-    __slots__ = ("address", "event", "refused_after")
+    __slots__ = ("address", "key", "event", "refused_after")
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, key: tuple[int, int]):
         self.address = address
+        self.key = key  # (round, arrival): the turns go in this order
         self.event = threading.Event()
         self.refused_after = None  # seconds: made room for a request that comes earlier in the turns
 
+    def __lt__(self, other):
+        return self.key < other.key
+
 
 class HashGate:
+    """The turns go in rounds: each address waiting has one turn a round, in arrival order within it. A
+    request's round is its address's next (one after the address's last turn given or promised), but never
+    one already past: an address that has not been waiting joins the round going on now, behind those
+    already in it, and ahead of a flood's next request (start-time fair queueing, every hash costing one)."""
+
     def __init__(self, slots: int = 1, max_wait: float = 10.0, hash_time: float = 0.25, capacity: int | None = None):
         if slots < 1 or not max_wait > 0 or not hash_time >= 0 or (capacity is not None and capacity < 1):
             raise ValueError("HashGate needs slots >= 1, max_wait > 0, hash_time >= 0, capacity >= 1")
@@ -55,11 +67,13 @@ class HashGate:
         self.max_wait = max_wait
         self.hash_time = hash_time  # seconds of one turn's hashing, measured (a moving average)
         self.capacity = capacity  # requests hashing or waiting at once; None: no bound but time
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.changed = threading.Condition(self._lock)  # notified whenever a request starts or stops waiting
         self._running = 0
-        self._waiting: dict[str, collections.deque] = {}  # address -> its tickets, oldest first
-        self._rotation: collections.deque = collections.deque()  # waiting addresses, whose turn first
+        self._round = 0  # the round of the turn given last
+        self._next_round: dict[str, int] = {}  # address -> the round of its next turn, while ahead of _round
+        self._arrivals = itertools.count()
+        self._queue: list[_Ticket] = []  # waiting, in the order of their turns
         self._again: collections.deque = collections.deque()  # a request's second hash: it has had its turn
 
     # -- what a handler uses ---------------------------------------------------------------------
@@ -79,73 +93,62 @@ class HashGate:
     def expected_wait(self, address: str) -> float:
         """Seconds a request from ``address`` arriving now would wait for its turn (0: a slot is free)."""
         with self._lock:
-            return self._expected(self._ahead(address))
+            if self._free():
+                return 0.0
+            return self._expected(self._ahead(self._key(address)))
+
+    def waiting(self, address: str | None = None) -> int:
+        """Requests waiting for a turn now (from ``address``, if given)."""
+        with self._lock:
+            if address is None:
+                return len(self._queue) + len(self._again)
+            return sum(1 for ticket in self._queue if ticket.address == address)
 
     def busy(self, seconds: float) -> HTTPError:
         return HTTPError(503, BUSY, [("Retry-After", str(max(1, math.ceil(seconds))))])
 
     # -- the turns ---------------------------------------------------------------------------------
 
-    def _expected(self, ahead: int | None) -> float:
-        if ahead is None:
-            return 0.0
+    def _free(self) -> bool:
+        return self._running < self.slots and not self._queue and not self._again
+
+    def _key(self, address: str) -> tuple[int, int]:
+        """Where a request from ``address`` arriving now goes in the turns (taking no arrival number yet)."""
+        return max(self._round, self._next_round.get(address, 0)), math.inf
+
+    def _ahead(self, key) -> int:
+        return len(self._again) + bisect.bisect_left([ticket.key for ticket in self._queue], key)
+
+    def _expected(self, ahead: int) -> float:
         return (ahead + 1) * self.hash_time / self.slots  # a slot frees every hash_time / slots
 
-    def _ahead(self, address: str) -> int | None:
-        """Requests served before a newcomer from ``address`` (None: a slot is free for it now).
-
-        The turns go in rounds over ``_rotation``: round r serves every address with at least r waiting.
-        The newcomer is its address's (k+1)-th, so it is served in round k+1, at its address's place."""
-        if self._running < self.slots and not self._rotation and not self._again:
-            return None
-        mine = len(self._waiting.get(address, ()))
-        ahead, before_mine = len(self._again), True
-        for other in self._rotation:
-            if other == address:
-                before_mine = False
-            count = len(self._waiting[other])
-            ahead += min(count, mine) + (1 if before_mine and count > mine else 0)
-        return ahead
-
-    def waiting(self) -> int:
-        """Requests waiting for a turn now."""
-        with self._lock:
-            return self._waiting_count()
-
-    def _waiting_count(self) -> int:
-        return sum(len(tickets) for tickets in self._waiting.values()) + len(self._again)
-
-    def _last_in_turn(self) -> tuple[int, int, str] | None:
-        """(round, place in the rotation, address) of the request served last, or None."""
-        last = None
-        for place, other in enumerate(self._rotation):
-            key = (len(self._waiting[other]), place, other)
-            if last is None or key[:2] > last[:2]:
-                last = key
-        return last
+    def _promise(self, address: str, round_: int) -> None:
+        self._next_round[address] = round_ + 1
 
     def _wait_for_turn(self, address: str, again: bool) -> None:
-        ticket = _Ticket(address)
         with self._lock:
             if again:
                 if self._running < self.slots and not self._again:
                     self._running += 1
                     return
+                ticket = _Ticket(address, (-1, next(self._arrivals)))
                 self._again.append(ticket)
             else:
-                ahead = self._ahead(address)
-                if ahead is None:
+                round_, _ = self._key(address)
+                if self._free():
                     self._running += 1
+                    self._promise(address, round_)
+                    self._start(round_)
                     return
-                expected = self._expected(ahead)
+                key = (round_, next(self._arrivals))
+                expected = self._expected(self._ahead(key))
                 if expected > self.max_wait:
                     raise self.busy(expected)
-                if self.capacity is not None and self._running + self._waiting_count() >= self.capacity:
-                    self._make_room(address, expected)
-                tickets = self._waiting.setdefault(address, collections.deque())
-                if not tickets:
-                    self._rotation.append(address)
-                tickets.append(ticket)
+                if self.capacity is not None and self._running + self.waiting() >= self.capacity:
+                    self._make_room(key, expected)
+                ticket = _Ticket(address, key)
+                bisect.insort(self._queue, ticket)
+                self._promise(address, round_)
             self.changed.notify_all()
         if not ticket.event.wait(LONGEST_WAIT):
             with self._lock:
@@ -155,30 +158,26 @@ class HashGate:
         if ticket.refused_after is not None:
             raise self.busy(ticket.refused_after)
 
-    def _make_room(self, address: str, expected: float) -> None:
+    def _make_room(self, key, expected: float) -> None:
         """The gate holds ``capacity`` requests: the one served last leaves, if the newcomer comes before it."""
-        last = self._last_in_turn()
-        mine = len(self._waiting.get(address, ()))
-        place = self._rotation.index(address) if address in self._rotation else len(self._rotation)
-        if last is None or (mine + 1, place) >= last[:2]:
+        if not self._queue or key > self._queue[-1].key:
             raise self.busy(expected)
-        victim = self._waiting[last[2]].pop()
-        if not self._waiting[last[2]]:
-            del self._waiting[last[2]]
-            self._rotation.remove(last[2])
-        victim.refused_after = self._expected(self._waiting_count())
-        victim.event.set()
+        last = self._queue.pop()  # the newest request of its address: that address's next round is its round
+        self._next_round[last.address] = last.key[0]
+        last.refused_after = self._expected(len(self._queue) + len(self._again))
+        last.event.set()
 
     def _withdraw(self, ticket: _Ticket) -> None:
         if ticket in self._again:
             self._again.remove(ticket)
-            return
-        tickets = self._waiting.get(ticket.address)
-        if tickets and ticket in tickets:
-            tickets.remove(ticket)
-            if not tickets:
-                del self._waiting[ticket.address]
-                self._rotation.remove(ticket.address)
+        elif ticket in self._queue:
+            self._queue.remove(ticket)
+
+    def _start(self, round_: int) -> None:
+        """A turn of ``round_`` begins: addresses whose next round is not ahead of it need no memory."""
+        self._round = max(self._round, round_)
+        if len(self._next_round) > 64:
+            self._next_round = {a: r for a, r in self._next_round.items() if r > self._round}
 
     def _end_turn(self, seconds_hashed: float) -> None:
         with self._lock:
@@ -186,14 +185,10 @@ class HashGate:
                 self.hash_time += SMOOTHING * (seconds_hashed - self.hash_time)
             if self._again:
                 self._again.popleft().event.set()  # the slot passes on: _running stays
-            elif self._rotation:
-                address = self._rotation.popleft()
-                tickets = self._waiting[address]
-                tickets.popleft().event.set()
-                if tickets:
-                    self._rotation.append(address)  # its next request waits for everyone else's turn
-                else:
-                    del self._waiting[address]
+            elif self._queue:
+                ticket = self._queue.pop(0)
+                self._start(ticket.key[0])
+                ticket.event.set()
             else:
                 self._running -= 1
             self.changed.notify_all()
