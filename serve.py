@@ -20,7 +20,7 @@ import threading
 import time
 
 from wsgi_auth import ConfigError, create_app
-from wsgi_auth.config import database_label, load_settings
+from wsgi_auth.config import database_label, host_cores, load_settings
 from wsgi_auth.store import open_store
 
 # How long a connection may take to send a request's headers once it has started, and how long an
@@ -30,13 +30,21 @@ HEADER_READ_TIMEOUT_MS = 10_000
 # keep-alive ones included, and a browser keeps up to 6 open per site: a limit near the thread count
 # made a second browser wait for the first one's idle connections to time out.
 CONNECTIONS_PER_WORKER = 256
+# Threads per worker running the app. A login waiting for its turn at the login gate holds one, so there are
+# enough for a class logging in at once (hash_gate.py); the gate leaves THREADS_FOR_READS of them to
+# signed-in requests whatever the logins do. Threads are started as requests need them.
+THREADS_PER_WORKER = 64
+THREADS_FOR_READS = 4
+# serve.py tells its workers how many threads they have (the gate's capacity); WSGI_AUTH_HASH_SLOTS, when
+# not set, it sets to their share of the host's cores.
+WORKER_THREADS_ENV = "WSGI_AUTH_SERVE_THREADS"
 
 
-# The ranges of the flags (a value outside is one line on stderr and exit status 2). Threads: the PostgreSQL
-# store keeps a pool of at most 32 connections per process, one per serving thread (store/postgres.py).
+# The ranges of the flags (a value outside is one line on stderr and exit status 2). Threads: a login waiting
+# for its turn holds one; the PostgreSQL store pools 32 connections and a thread beyond them opens its own.
 PORTS = (0, 65535)  # 0: any free port
 WORKERS = (1, 256)
-THREADS = (1, 32)
+THREADS = (1, 256)
 HEADER_TIMEOUTS = (0.5, 3600)  # seconds
 
 
@@ -69,8 +77,8 @@ def parse_args(argv=None):
                         help="port to listen on, 0 for any free one (default 8587, the lesson's)")  # fmt: skip
     parser.add_argument("--workers", type=in_range(int, *WORKERS), default=min(os.cpu_count() or 1, WORKERS[1]),
                         help=f"worker processes, {WORKERS[0]} to {WORKERS[1]} (default: the number of cores)")  # fmt: skip
-    parser.add_argument("--threads", type=in_range(int, *THREADS), default=8,
-                        help=f"threads per worker running the app, {THREADS[0]} to {THREADS[1]} (default 8)")  # fmt: skip
+    parser.add_argument("--threads", type=in_range(int, *THREADS), default=THREADS_PER_WORKER,
+                        help=f"threads per worker running the app, {THREADS[0]} to {THREADS[1]} (default {THREADS_PER_WORKER})")  # fmt: skip
     parser.add_argument("--log-format", choices=("text", "json"), default=None, help="access log format (default text)")
     parser.add_argument("--header-timeout", type=in_range(float, *HEADER_TIMEOUTS), default=HEADER_READ_TIMEOUT_MS / 1000,
                         help="seconds a client has to send a request's headers; idle keep-alive connections "
@@ -96,7 +104,11 @@ def worker_app():
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    return create_app()
+    app = create_app()
+    threads = os.environ.get(WORKER_THREADS_ENV, "")
+    if threads.isdigit():  # logins waiting for a turn leave some threads to signed-in requests
+        app.hash_gate.capacity = max(1, int(threads) - THREADS_FOR_READS)
+    return app
 
 
 def url_of(host: str, port: int) -> str:
@@ -168,9 +180,14 @@ def main(argv=None) -> int:
     except OSError as error:
         print(f"wsgi_auth: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 1
+    workers = max(1, args.workers)
+    os.environ[WORKER_THREADS_ENV] = str(max(1, args.threads))
+    if not os.environ.get("WSGI_AUTH_HASH_SLOTS"):  # the workers share the host's cores for hashing
+        os.environ["WSGI_AUTH_HASH_SLOTS"] = str(max(1, host_cores() // workers))
     server = build_server(args, port)
     print(f"Database: {database_label(settings.database)}", flush=True)
-    print(f"Workers: {args.workers} (granian)", flush=True)
+    slots = int(os.environ["WSGI_AUTH_HASH_SLOTS"])
+    print(f"Workers: {workers} (granian), {slots} hash slot{'s' if slots != 1 else ''} each", flush=True)
     threading.Thread(target=say_when_listening, args=(args.host, port), daemon=True).start()
     try:
         server.serve()  # returns once SIGINT or SIGTERM has stopped every worker

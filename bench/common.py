@@ -17,7 +17,7 @@ COOKIE_NAME = "jwt_python_flask"
 ORIGIN = "http://localhost:4100"  # one of the default allowed origins (the lesson's frontend)
 ALLOWED_ORIGINS = "http://localhost:4100,http://127.0.0.1:4100"
 PASSWORD = "correct horse battery staple"
-SECTIONS = ("inprocess", "http", "flood", "memory", "logins", "scale", "profile")
+SECTIONS = ("inprocess", "http", "flood", "burst", "fair", "memory", "logins", "scale", "profile")
 
 TARGETS = {
     "flask_over_ours": 20.0,  # in-process: ours at least 20x faster than the Flask stack

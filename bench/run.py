@@ -13,12 +13,15 @@ Sections:
   http       the same request over HTTP, wrk: wsgi_auth on granian / gunicorn / waitress, the lesson's Flask
              stack on gunicorn 5x2, a bare hello app on granian; 5 runs each, p99, slowest/median
   flood      32 clients logging in without pause at bcrypt 12 while wrk measures GET /api/id
+  burst      40 logins at the same moment at bcrypt 12, from 40 client addresses and from one
+  fair       one address logging in without pause while another logs in once a second
   memory     RSS of serve.py with all its workers, idle and after 10,000 requests
   logins     one login at bcrypt cost 12; 4 logins one after another vs 4 in threads
   scale      the inprocess and login measures again with 100,000 users in the database
   profile    cProfile of 20,000 in-process GET /api/id on wsgi_auth (written to bench/profile.txt)
 
-Modules: common (apps, plumbing, results), inprocess, servers (subprocess servers, wrk), over_http, report.
+Modules: common (apps, plumbing, results), inprocess, servers (subprocess servers, wrk), over_http,
+login_turns (burst, fair), report.
 Nothing leaves 127.0.0.1; every server started here is terminated before the run ends.
 """
 
@@ -30,6 +33,7 @@ import time
 from pathlib import Path
 
 from bench.common import BENCH_DIR, CLOCKS, ROOT, SECTIONS, Results
+from bench.login_turns import bench_burst, bench_fair
 from bench.inprocess import bench_inprocess, bench_logins, bench_profile, bench_scale
 from bench.over_http import bench_flood, bench_http, bench_memory
 from bench.report import chart, machine, markdown, table
@@ -50,6 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--users", type=int, help="users in the big database (default 100000, quick 10000)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
                         help="clock of the in-process and scale measures: this thread's CPU time (default) or wall")
+    parser.add_argument("--login-wait", type=float, help="WSGI_AUTH_LOGIN_WAIT of the burst and fair servers "
+                        "(default: the service's, 10 s)")  # fmt: skip
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -96,6 +102,8 @@ def main(argv=None):
             ("inprocess", lambda: bench_inprocess(workdir, results, args.rounds, args.calls, args.warmup, clock)),
             ("http", lambda: bench_http(workdir, results, duration=args.duration, repeats=args.http_repeats)),
             ("flood", lambda: bench_flood(workdir, results, duration=args.flood_duration)),
+            ("burst", lambda: bench_burst(workdir, results, login_wait=args.login_wait)),
+            ("fair", lambda: bench_fair(workdir, results, duration=5 if args.quick else 20, login_wait=args.login_wait)),
             ("memory", lambda: bench_memory(workdir, results, requests=args.memory_requests)),
             ("logins", lambda: bench_logins(workdir, results, repeats=args.login_repeats)),
             ("scale", lambda: bench_scale(workdir, results, users=args.users, rounds=args.rounds, calls=args.calls,

@@ -1,7 +1,7 @@
 // The lesson's config.js ("Frontend API Service Layer"): where the Python API lives,
 // the fetch options every call uses, and the lesson's login() function.
 
-import { send, messageOf } from './js/api.js';
+import { sendRetrying, messageOf } from './js/api.js';
 
 // Where the API is. A page the service serves itself (python serve.py, on any port) talks to its
 // own origin. Only a page on the lesson's frontend ports (its Jekyll site on 4100, the static copy
@@ -50,8 +50,10 @@ export function login(options) {
     const messageElement = document.getElementById(options.message);
     messageElement.textContent = '';
 
-    // Steps 2-3: POST /api/authenticate with {uid, password} as JSON.
-    return send(options.URL, requestOptions(options.method || 'POST', options.body, options.cache))
+    // Steps 2-3: POST /api/authenticate with {uid, password} as JSON. A busy service (503, or 429 with a
+    // short Retry-After) is asked again by itself, up to 3 times, saying "Busy, trying again in N s".
+    const say = (text) => { messageElement.textContent = text; };
+    return sendRetrying(options.URL, requestOptions(options.method || 'POST', options.body, options.cache), say)
         .then((result) => {
             if (result.ok) {
                 // Steps 9-11: the cookie is set by the browser, not by us; go on.

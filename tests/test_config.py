@@ -108,6 +108,32 @@ def test_bad_max_body_is_refused(make_app, ConfigError, max_body):
         make_app(max_body=max_body)
 
 
+@pytest.mark.parametrize("slots", [0, -1, "two", 1.5, "1.5", "0"])
+def test_bad_hash_slots_is_refused(make_app, ConfigError, slots):
+    with pytest.raises(ConfigError) as info:
+        make_app(hash_slots=slots)
+    assert "WSGI_AUTH_HASH_SLOTS" in str(info.value)
+
+
+@pytest.mark.parametrize("wait", [0, -1, "ten", "nan", "inf", "-0.5", True])
+def test_bad_login_wait_is_refused(make_app, ConfigError, wait):
+    with pytest.raises(ConfigError) as info:
+        make_app(login_wait=wait)
+    assert "WSGI_AUTH_LOGIN_WAIT" in str(info.value)
+
+
+def test_hash_slots_default_to_every_core_and_the_login_wait_to_ten_seconds(make_app, monkeypatch):
+    from wsgi_auth.config import host_cores
+
+    app = make_app()
+    assert app.hash_gate.slots == host_cores() >= 1 and app.hash_gate.max_wait == 10
+    monkeypatch.setenv("WSGI_AUTH_HASH_SLOTS", "3")
+    monkeypatch.setenv("WSGI_AUTH_LOGIN_WAIT", "2.5")
+    app = make_app()
+    assert app.hash_gate.slots == 3 and app.hash_gate.max_wait == 2.5
+    assert app.hash_gate.hash_time > 0  # measured at start, on the warm-up hash
+
+
 def test_bad_bcrypt_rounds_from_environment_is_refused(monkeypatch, settings, ConfigError):
     from wsgi_auth import create_app
 

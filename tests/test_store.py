@@ -81,7 +81,7 @@ def _guess_from_one_process(settings, barrier, count, answers):
     from wsgi_auth.hash_gate import HashGate
 
     app = create_app(**{**settings, "clock": time.time})
-    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
+    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     client = new_client(app)
     statuses = []
     lock = threading.Lock()

@@ -266,3 +266,56 @@ def test_the_101st_signup_at_3599_seconds_is_429_at_3600_it_is_201(client, clock
     resp = client.post_json("/api/user", {"uid": "user100", "password": PASSWORD, "name": "N"},
                             extra_environ=addr, expect_errors=True)  # fmt: skip
     assert resp.status_int == 201, resp.body
+
+
+# --- attempts in flight ---------------------------------------------------------------
+
+
+def test_parallel_logins_with_the_right_password_never_get_429(app):
+    import threading
+
+    from support import new_client
+
+    signup(new_client(app), "alice")
+    barrier = threading.Barrier(6)
+
+    def log_in(statuses):
+        client = new_client(app)
+        barrier.wait()
+        statuses.append(login(client, "alice", ).status_int)
+
+    for _ in range(5):  # rounds of 6 at once: attempts in flight are not failures
+        statuses = []
+        threads = [threading.Thread(target=log_in, args=(statuses,)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert statuses == [200] * 6
+
+
+def test_an_attempt_in_flight_waits_its_place_and_becomes_a_failure_only_when_the_hash_says_so(app, clock):
+    store, now = app.store, clock()
+    since = now - WINDOW
+    flying = [store.reserve_login_in_flight("bob", "10.0.0.1", now, since, now - 120, 5, 50) for _ in range(5)]
+    assert all(isinstance(row, int) for row in flying)
+    # Five in flight: no failure yet, so no 429, but a sixth would pass the limit: it waits.
+    assert store.login_refusal("bob", "10.0.0.1", since, now - 120, 5, 50) is None
+    assert store.reserve_login_in_flight("bob", "10.0.0.1", now, since, now - 120, 5, 50) == ("in_flight", None)
+    store.forget_login_attempt(flying[0])  # a right password with no code yet
+    store.clear_failures("bob", flying[1])  # a success: takes its own row, leaves the others in flight
+    for row in flying[2:]:
+        store.settle_login_attempt(row)  # three wrong passwords
+    assert store.login_refusal("bob", "10.0.0.1", since, now - 120, 5, 50) is None
+    assert isinstance(store.reserve_login_in_flight("bob", "10.0.0.1", now, since, now - 120, 5, 50), int)
+    assert isinstance(store.reserve_login_in_flight("bob", "10.0.0.1", now, since, now - 120, 5, 50), int)
+    assert store.reserve_login_in_flight("bob", "10.0.0.1", now, since, now - 120, 5, 50) == ("in_flight", None)
+
+
+def test_an_attempt_left_in_flight_by_a_dead_process_counts_as_a_failure_after_two_minutes(app, client, clock):
+    signup(client, "carol")
+    now = clock()
+    for _ in range(5):  # their process died mid-hash: never settled
+        app.store.reserve_login_in_flight("carol", "10.0.0.9", now, now - WINDOW, now - 120, 5, 50)
+    clock.advance(121)
+    assert_throttled(login(client, "carol", status=429))

@@ -37,12 +37,13 @@ class App:
         self.mailer = Mailer(settings.smtp) if settings.smtp else None  # reset emails, sent in the background
         self.oauth = oauth.configured(settings)  # Sign in with GitHub / OpenID Connect: provider id -> provider
         self.totp_keys = totp.cipher_keys(settings.secret_key, settings.previous_secret_key)  # TOTP secrets at rest
-        self.hash_gate = HashGate()  # bcrypt hashes at once in this process; see hash_gate.py
         # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),
         # so it is never cheaper than a wrong password for a user made at a cost from before; raised by logins
         # that meet a costlier hash (one made by the CLI meanwhile). Warmed now: the first unknown uid costs no more.
         self.unknown_uid_rounds = max(settings.bcrypt_rounds, self.store.highest_password_cost() or 0)
-        passwords.check_unknown_uid("warm-up", self.unknown_uid_rounds)
+        hash_time = passwords.warm_up(self.unknown_uid_rounds)
+        # Hashes take turns, fairly between addresses, within WSGI_AUTH_LOGIN_WAIT; see hash_gate.py
+        self.hash_gate = HashGate(settings.hash_slots, settings.login_wait, hash_time)
         policy = OriginPolicy(settings.allowed_origins)
 
         # The order a request meets them, outermost first.

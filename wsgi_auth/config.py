@@ -56,6 +56,9 @@ class Settings:
     mail_from: str
     reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
+    # The login gate (hash_gate.py): bcrypt hashes this process runs at once, and how long a login may expect to wait
+    hash_slots: int = 1
+    login_wait: float = 10.0
 
     @property
     def cookie_samesite(self) -> str:
@@ -98,7 +101,7 @@ DATABASE_SCHEMES = ("postgresql", "postgres")
 # is a typo to stop at, not a setting to ignore (WSGI_AUTH_SECRETKEY would leave a generated key in use).
 READ_NAMES: set[str] = set()
 # WSGI_AUTH_* variables that are not the service's settings: the test suite's own switches.
-NOT_SETTINGS = frozenset({"WSGI_AUTH_REQUIRE_BROWSER", "WSGI_AUTH_PG_BIN"})
+NOT_SETTINGS = frozenset({"WSGI_AUTH_REQUIRE_BROWSER", "WSGI_AUTH_PG_BIN", "WSGI_AUTH_SERVE_THREADS"})
 
 
 def _env(name: str, overrides: dict, default):
@@ -125,6 +128,28 @@ def _int(name: str, value, low: int, high: int) -> int:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {value!r}")
     if not low <= number <= high:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be between {low} and {high}, not {number}")
+    return number
+
+
+def host_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _hash_slots(value) -> int:
+    return host_cores() if value in (None, "") else _int("hash_slots", value, 1, 1024)
+
+
+def _positive_number(name: str, value, high: float) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 0 < number <= high:  # NaN fails too
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a positive number of seconds up to {high:g}, not {value!r}")
     return number
 
 
@@ -340,6 +365,9 @@ def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
         public_dir=_public_dir(_env("public_dir", overrides, PUBLIC_DIR)),
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
+        # Unset: all the cores (serve.py sets it for its workers, which share them).
+        hash_slots=_hash_slots(_env("hash_slots", overrides, None)),
+        login_wait=_positive_number("login_wait", _env("login_wait", overrides, 10), 3600),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")

@@ -9,7 +9,8 @@ silently cut off.
 bcrypt itself runs on this process's hashing threads, which run at a lower CPU
 priority (``nice`` 10, on Linux): a hash is a quarter of a second of a core, and
 when logins and signed-in requests want the same core, the cheap request goes
-first. ``hash_gate.py`` bounds how many hashes are asked for at once.
+first. ``hash_gate.py`` bounds how many hashes are asked for at once, and learns how long one takes
+from ``seconds_hashing``.
 """
 
 import base64
@@ -18,6 +19,7 @@ import hashlib
 import os
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
@@ -33,6 +35,8 @@ def _prehash(password: str) -> bytes:
 HASHING_NICE = 10  # a signed-in request's thread has 0: it gets about ten times the CPU share of a hash
 _hashers: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker makes its own
 _hashers_lock = threading.Lock()
+MAX_HASHING_THREADS = 64  # started as needed; the login gate decides how many hashes run at once
+_spent = threading.local()  # per request thread: seconds its hashes took, for the gate's measure
 
 
 def _lower_priority():
@@ -49,10 +53,19 @@ def _on_hashing_thread(function, *args):
     if pool is None or pool[0] != os.getpid():
         with _hashers_lock:
             if _hashers is None or _hashers[0] != os.getpid():
-                workers = os.cpu_count() or 1
-                _hashers = (os.getpid(), ThreadPoolExecutor(workers, "bcrypt", initializer=_lower_priority))
+                pool = ThreadPoolExecutor(MAX_HASHING_THREADS, "bcrypt", initializer=_lower_priority)
+                _hashers = (os.getpid(), pool)
             pool = _hashers
-    return pool[1].submit(function, *args).result()
+    started = time.perf_counter()
+    try:
+        return pool[1].submit(function, *args).result()
+    finally:
+        _spent.seconds = seconds_hashing() + time.perf_counter() - started
+
+
+def seconds_hashing() -> float:
+    """Seconds this thread has waited for its hashes so far (the login gate measures a hash by it)."""
+    return getattr(_spent, "seconds", 0.0)
 
 
 def hash_password(password: str, rounds: int) -> str:
@@ -91,3 +104,12 @@ def check_unknown_uid(password: str, rounds: int) -> bool:
     """
     check_password(password, _dummy_hash(rounds))
     return False
+
+
+def warm_up(rounds: int) -> float:
+    """Make the unknown uid's dummy hash now (the first unknown uid then costs no more than the next) and
+    return the seconds one check at ``rounds`` took: the login gate's first guess of a hash's time."""
+    _dummy_hash(rounds)
+    started = time.perf_counter()
+    check_unknown_uid("warm-up", rounds)
+    return time.perf_counter() - started

@@ -2,7 +2,7 @@
 
 A borrowed, unlocked browser must not be enough for such a change. A wrong ``current_password`` is a
 failed login of the uid (throttle.py): 403 here, 429 once the uid has failed too often. The check
-passes the login gate (hash_gate.py) like any other bcrypt check.
+takes its turn at the login gate (hash_gate.py) like any other bcrypt check.
 """
 
 from . import passwords, validation
@@ -19,9 +19,14 @@ def check_current_password(request: Request, app, body: dict) -> str:
     current = validation.string_field(body, "current_password")
     user = request.user
     uid_key = user["uid"].lower()
-    with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):
+    address = request.remote_addr
+    app.throttle.check_login(uid_key, address)
+    with app.hash_gate.turn(address):
+        attempt = app.throttle.attempt_login(uid_key, address)  # in flight until the hash says
         matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
+    # Judged: counted as a failure, right or wrong, until the caller's login_succeeded says the whole change
+    # is made (a wrong second-factor code after the right password then stays a failure: handlers/mfa.py).
+    app.throttle.login_failed(attempt)
     if not matches:
-        app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(403, WRONG_PASSWORD)
     return uid_key

@@ -2,11 +2,17 @@
 
 A failure is a 401 at login (or a wrong ``current_password``). The window
 slides: ``Retry-After`` says when the oldest counted failure leaves it. Each
-attempt is counted as a failure before its password is checked and forgiven
-when it succeeds, so parallel guesses cannot slip past the limit.
+attempt is recorded as *in flight* before its password is checked: it is not a
+failure (six parallel logins with the right password all get in), but failures
+and attempts in flight together never pass the limit: an attempt that would
+make them do waits until those in flight are settled (a wrong password makes
+its attempt a failure, a right one forgets it), so parallel guesses, in any
+number of processes, cannot slip past the limit.
 """
 
+import dataclasses
 import math
+import time
 
 from .errors import HTTPError
 
@@ -21,6 +27,19 @@ MAX_RESETS_PER_ADDRESS = 20
 PURGE_INTERVAL = 60  # seconds between two purges by one process
 MAX_PASSKEY_CHALLENGES_PER_ADDRESS = 30  # live (unanswered, unexpired) passkey login challenges from one address
 MAX_PASSKEY_CHALLENGES = 10_000  # live passkey login challenges in all: the table cannot be flooded
+IN_FLIGHT_FOR = 120  # seconds after which an attempt still in flight counts as a failure (its process died)
+IN_FLIGHT_POLL = 0.01  # seconds between two looks at attempts in flight that stand at the limit
+IN_FLIGHT_WAIT = 30  # seconds an attempt waits for those in flight before it gives up (503)
+BUSY_USER = "Other logins of this user id are being checked; try again shortly"
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """A login attempt in flight: recorded, its password not yet judged."""
+
+    uid_key: str | None
+    address: str
+    row_id: int
 
 
 def _refuse(message: str, oldest: float, window: float, now: float):
@@ -47,30 +66,62 @@ class Throttle:
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
 
-    def attempt_login(self, uid_key: str | None, address: str) -> float:
-        """429 when this uid or this address has failed too often lately (even the right password
-        waits); otherwise the attempt is counted as a failure until ``login_succeeded`` says otherwise,
-        so a failed attempt needs nothing more recorded (callers run ``housekeeping``).
-        The time the attempt was recorded at, for ``forget_attempt``.
-        """
+    def check_login(self, uid_key: str | None, address: str) -> None:
+        """429 at once when this uid or this address has failed too often lately (a read, nothing written):
+        such a login does not wait for a turn at the login gate only to be refused."""
         now = self.clock()
-        refused = self.store.reserve_login_attempt(
-            uid_key, address, now, now - FAILURE_WINDOW, MAX_FAILURES_PER_UID, MAX_FAILURES_PER_ADDRESS
-        )
+        refused = self.store.login_refusal(uid_key, address, now - FAILURE_WINDOW, now - IN_FLIGHT_FOR,
+                                           MAX_FAILURES_PER_UID, MAX_FAILURES_PER_ADDRESS)  # fmt: skip
         if refused is not None:
-            kind, oldest = refused
-            where = "for this user id" if kind == "uid" else "from this address"
-            _refuse(f"Too many failed logins {where}; try again in {{wait}} seconds", oldest, FAILURE_WINDOW, now)
-        return now
+            self._refuse_login(*refused, now)
 
-    def forget_attempt(self, uid_key: str, address: str, at: float) -> None:
+    def _refuse_login(self, kind: str, oldest: float, now: float):
+        where = "for this user id" if kind == "uid" else "from this address"
+        _refuse(f"Too many failed logins {where}; try again in {{wait}} seconds", oldest, FAILURE_WINDOW, now)
+
+    def attempt_login(self, uid_key: str | None, address: str) -> Attempt:
+        """Record this attempt as in flight, just before its password is checked; 429 when the uid or the
+        address has failed too often lately (even the right password waits). While failures and attempts
+        in flight together stand at a limit, wait for those to be settled (at most ``IN_FLIGHT_WAIT``, then 503).
+        The caller settles it: ``login_failed``, ``forget_attempt`` or ``login_succeeded``."""
+        gives_up = time.monotonic() + IN_FLIGHT_WAIT
+        while True:
+            now = self.clock()
+            reserved = self.store.reserve_login_in_flight(uid_key, address, now, now - FAILURE_WINDOW,
+                                                          now - IN_FLIGHT_FOR, MAX_FAILURES_PER_UID,
+                                                          MAX_FAILURES_PER_ADDRESS)  # fmt: skip
+            if not isinstance(reserved, tuple):
+                return Attempt(uid_key, address, reserved)
+            kind, oldest = reserved
+            if kind != "in_flight":
+                self._refuse_login(kind, oldest, now)
+            if time.monotonic() > gives_up:
+                raise HTTPError(503, BUSY_USER, [("Retry-After", "1")])
+            time.sleep(IN_FLIGHT_POLL)  # they are being hashed now: settled within about one hash
+
+    def login_failed(self, attempt: Attempt) -> None:
+        """The password (or the second factor's code) was wrong: the attempt is a failed login."""
+        self.store.settle_login_attempt(attempt.row_id)
+        self.housekeeping()
+
+    def count_failure(self, address: str) -> None:
+        """A failed login of this address with no password to check (a bad reset link): 429 over the limit."""
+        now = self.clock()
+        refused = self.store.reserve_login_attempt(None, address, now, now - FAILURE_WINDOW, MAX_FAILURES_PER_UID,
+                                                   MAX_FAILURES_PER_ADDRESS)  # fmt: skip
+        if refused is not None:
+            self._refuse_login(*refused, now)
+        self.housekeeping()
+
+    def forget_attempt(self, attempt: Attempt) -> None:
         """Neither a failure nor a success: this one attempt is no longer counted, and the uid's earlier
         failures stay (the right password without the second factor's code; see handlers/auth.py)."""
-        self.store.forget_login_attempt(uid_key, address, at)
+        self.store.forget_login_attempt(attempt.row_id)
 
-    def login_succeeded(self, uid_key: str) -> None:
-        """A success resets the uid's count (the attempt's own row included)."""
-        self.store.clear_failures(uid_key)
+    def login_succeeded(self, uid_key: str, attempt: Attempt | None = None) -> None:
+        """A success resets the uid's count of failures (and takes back ``attempt``, this success's own row).
+        Other attempts of the uid still in flight stay in flight."""
+        self.store.clear_failures(uid_key, attempt.row_id if attempt else None, self.clock() - IN_FLIGHT_FOR)
         self.housekeeping()
 
     def attempt_signup(self, address: str) -> None:

@@ -21,10 +21,38 @@ export async function send(url, init) {
                 body = null;
             }
         }
-        return { ok: response.ok, status: response.status, body };
+        // Retry-After (in seconds) of a 503 or 429; the API exposes it to other origins too (CORS).
+        const retryAfter = Number.parseInt(response.headers.get('Retry-After') || '', 10);
+        return { ok: response.ok, status: response.status, body, retryAfter: Number.isNaN(retryAfter) ? null : retryAfter };
     } catch (error) {
         return { ok: false, status: 0, body: null, error: String(error) };
     }
+}
+
+// A busy service (503: every hashing slot taken and the queue full; 429 that ends soon) says when to
+// come back. The login, signup and reset pages then wait and send the same request again by
+// themselves, at most RETRIES times, while their button stays disabled.
+export const RETRIES = 3;
+export const LONGEST_RETRY_AFTER = 10;  // seconds; a longer wait is the server's message instead
+
+export function isBusy(result) {
+    return (result.status === 503 || result.status === 429)
+        && result.retryAfter !== null && result.retryAfter >= 0 && result.retryAfter <= LONGEST_RETRY_AFTER;
+}
+
+// send(), again after Retry-After while the answer is busy; say(text) shows "Busy, trying again in N s",
+// counting down. Resolves to the last answer.
+export async function sendRetrying(url, init, say) {
+    let result = await send(url, init);
+    for (let retry = 0; retry < RETRIES && isBusy(result); retry += 1) {
+        for (let left = Math.max(1, result.retryAfter); left > 0; left -= 1) {
+            say(`Busy, trying again in ${left} s`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        say('');
+        result = await send(url, init);
+    }
+    return result;
 }
 
 // What to tell the user about a failed call: the server's own sentence when it sent one.

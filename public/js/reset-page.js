@@ -5,7 +5,7 @@
 // session of the account ended; it does not sign in, so the next step is the login page.
 
 import { pythonURI, requestOptions } from '../config.js';
-import { send, messageOf, sayIn } from './api.js';
+import { sendRetrying, messageOf, sayIn } from './api.js';
 
 const form = document.getElementById('reset-form');
 const password = document.getElementById('password');
@@ -27,7 +27,9 @@ form.addEventListener('submit', async (event) => {
     password.removeAttribute('aria-invalid');
     submit.disabled = true;
     const body = { token, password: password.value };
-    const result = await send(`${pythonURI}/api/password-reset/confirm`, requestOptions('POST', body, 'no-cache'));
+    // A busy service is asked again by itself (api.js: sendRetrying); the button stays disabled meanwhile.
+    const result = await sendRetrying(`${pythonURI}/api/password-reset/confirm`, requestOptions('POST', body, 'no-cache'),
+        (text) => say(text));
     if (result.ok) {
         form.reset();
         password.disabled = true;  // the link is used up

@@ -2,7 +2,7 @@
 // The lesson's "User Registration" stage; the password is hashed by the service, never here.
 
 import { pythonURI, requestOptions } from '../config.js';
-import { send, messageOf } from './api.js';
+import { sendRetrying, messageOf } from './api.js';
 
 const form = document.getElementById('signup-form');
 const message = document.getElementById('message');
@@ -38,7 +38,9 @@ form.addEventListener('submit', async (event) => {
     }
 
     submit.disabled = true;
-    const result = await send(`${pythonURI}/api/user`, requestOptions('POST', body, 'no-cache'));
+    // A busy service is asked again by itself (api.js: sendRetrying); the button stays disabled meanwhile.
+    const say = (text) => { message.textContent = text; };
+    const result = await sendRetrying(`${pythonURI}/api/user`, requestOptions('POST', body, 'no-cache'), say);
     submit.disabled = false;
 
     if (result.status === 201) {

@@ -37,6 +37,10 @@ def test_serve_says_where_it_listens(serve):
         ({"token_ttl": "forever"}, "WSGI_AUTH_TOKEN_TTL"),
         ({"trusted_proxies": "-1"}, "WSGI_AUTH_TRUSTED_PROXIES"),
         ({"log_format": "xml"}, "WSGI_AUTH_LOG_FORMAT"),
+        ({"hash_slots": "0"}, "WSGI_AUTH_HASH_SLOTS"),
+        ({"hash_slots": "many"}, "WSGI_AUTH_HASH_SLOTS"),
+        ({"login_wait": "-1"}, "WSGI_AUTH_LOGIN_WAIT"),
+        ({"login_wait": "soon"}, "WSGI_AUTH_LOGIN_WAIT"),
     ],
 )
 def test_a_bad_setting_stops_serve_at_start_with_one_line(tmp_path, settings, says):
@@ -75,7 +79,8 @@ def test_workers_default_to_the_number_of_cores_and_say_the_database(serve, tmp_
     service = serve()
     lines = service.stdout().splitlines()
     assert f"Database: {tmp_path / 'wsgi_auth.sqlite3'}" in lines
-    assert f"Workers: {os.cpu_count()} (granian)" in lines
+    # The workers share the host's cores for hashing: one slot each when there is a worker per core.
+    assert f"Workers: {os.cpu_count()} (granian), 1 hash slot each" in lines
     assert len(children(service.process.pid)) >= os.cpu_count()
 
 

@@ -49,7 +49,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_signup(tmp_path):
 
     assert server.process.returncode == -9
     assert 30 <= len(acknowledged) < 90, (len(acknowledged), answered)  # really mid-burst
-    # 503: the login gate turned a signup away at once (8 at a time are more than it lets wait), by design
+    # 503: the login gate turned a signup away (its expected wait passed WSGI_AUTH_LOGIN_WAIT), by design
     assert set(answered) <= {201, 503} and 201 in answered, answered
 
     connection = sqlite3.connect(database)

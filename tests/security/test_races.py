@@ -30,7 +30,7 @@ def run_together(count, function):
 
 
 def test_twenty_concurrent_signups_of_one_uid_make_one_account(app):
-    app.hash_gate = HashGate(slots=20, queue=0)  # the store's uniqueness is under test here, not the login gate
+    app.hash_gate = HashGate(slots=20)  # the store's uniqueness is under test here, not the login gate
 
     def signup_once(i):
         client = new_client(app, REMOTE_ADDR=f"203.0.113.{i}")
@@ -78,8 +78,8 @@ def server(tmp_path):
 
 
 def log_in_as_a_client_would(server, body):
-    """POST /api/authenticate, and again after ``Retry-After`` while the login gate answers 503 (50 logins
-    at one instant are more than each worker's gate lets wait: that 503 is by design, hash_gate.py)."""
+    """POST /api/authenticate, and again after ``Retry-After`` while the login gate answers 503 (on a loaded
+    machine 50 logins at one instant may expect to wait longer than WSGI_AUTH_LOGIN_WAIT: hash_gate.py)."""
     for _ in range(20):
         status, headers, answer = server.request("POST", "/api/authenticate", body)
         retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
@@ -140,7 +140,7 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
 
 def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
     app = make_app(bcrypt_rounds=8)
-    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
+    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     signup(new_client(app), "alice")
 
     def guess(i):
@@ -156,7 +156,7 @@ def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
 
 def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(make_app):
     app = make_app(bcrypt_rounds=4)
-    app.hash_gate = HashGate(slots=20, queue=0)  # the throttle is under test here, not the login gate
+    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     client = new_client(app)
     for i in range(95):
         signup(client, f"early{i}")

@@ -17,8 +17,12 @@ def login(request: Request, app) -> Response:
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
-    # A login flood waits here or gets 503 (not counted), and signed-in requests keep the CPU.
-    with app.hash_gate.counted(app.throttle, uid_key, address) as attempted_at:
+    app.throttle.check_login(uid_key, address)  # 429 at once for a uid or address that failed too often
+    # A login flood waits its turn here, fairly between addresses, or gets 503 (not counted, nothing written),
+    # and signed-in requests keep the CPU. The attempt is in flight, not a failure, until the hash says so
+    # (should the check raise, it counts as a failure once it has been in flight for too long: throttle.py).
+    with app.hash_gate.turn(address):
+        attempt = app.throttle.attempt_login(uid_key, address)
         # Steps 4-5: query the user by uid.
         found = app.store.credentials(uid) if uid_key is not None else None
         if found is not None:  # logged, success or failure, for an existing account only (never a typo'd password)
@@ -36,7 +40,7 @@ def login(request: Request, app) -> Response:
                 # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
                 passwords.check_unknown_uid(password, app.unknown_uid_rounds)
     if not ok:
-        app.throttle.housekeeping()  # the failure itself was counted by attempt_login
+        app.throttle.login_failed(attempt)
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
     user, password_hash, token_version = found.user, found.password_hash, found.token_version
@@ -45,15 +49,15 @@ def login(request: Request, app) -> Response:
         if code is None:
             # Not a failure (the page now asks for the code), not a success either: earlier failures stay
             # counted, so the password alone can never reset the count that limits guessing codes.
-            app.throttle.forget_attempt(uid_key, address, attempted_at)
+            app.throttle.forget_attempt(attempt)
             raise HTTPError(401, CODE_REQUIRED, data={"mfa_required": True})
         if not second_factor.check_code(app, user, totp_row, code):
-            app.throttle.housekeeping()  # a wrong or replayed code is a failed login, counted by attempt_login
+            app.throttle.login_failed(attempt)  # a wrong or replayed code is a failed login
             raise HTTPError(401, INVALID_CODE)
-    app.throttle.login_succeeded(uid_key)
+    app.throttle.login_succeeded(uid_key, attempt)
     rounds = app.settings.bcrypt_rounds
     if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
-        with app.hash_gate:
+        with app.hash_gate.turn(address, again=True):  # it has had its turn: this hash goes first
             new_hash = passwords.hash_password(password, rounds)
         app.store.rehash_password(user["id"], password_hash, new_hash)
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})

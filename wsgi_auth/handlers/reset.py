@@ -65,8 +65,7 @@ def request_by_email(request: Request, app) -> Response:
 
 def _invalid_link(request: Request, app):
     # Counted as a failed login of the client address: 429 once it has failed too often (throttle.py).
-    app.throttle.attempt_login(None, request.remote_addr)
-    app.throttle.housekeeping()
+    app.throttle.count_failure(request.remote_addr)
     raise HTTPError(400, INVALID_LINK)
 
 
@@ -80,7 +79,7 @@ def confirm(request: Request, app) -> Response:
     if owner is None:
         _invalid_link(request, app)
     password = validation.new_password(body, owner["uid"])  # a weak one: 400, and the link still works
-    with app.hash_gate:
+    with app.hash_gate.turn(request.remote_addr):
         password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
     if app.store.reset_password(token_hash, app.clock(), password_hash) is None:
         _invalid_link(request, app)  # used by a request that got there first

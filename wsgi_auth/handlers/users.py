@@ -17,8 +17,8 @@ def signup(request: Request, app) -> Response:
     password = validation.new_password(body, uid)
     email = validation.email(body)
     # A "role" in the body is ignored: every new account is a User.
-    app.throttle.attempt_signup(request.remote_addr)
-    with app.hash_gate:
+    with app.hash_gate.turn(request.remote_addr):  # a signup turned away (503) has written nothing
+        app.throttle.attempt_signup(request.remote_addr)
         password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
     user = app.store.create_user(uid, name, email, password_hash, app.clock())
     if user is None:
@@ -50,7 +50,7 @@ def update_me(request: Request, app) -> Response:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
     if new_password is not None:
-        with app.hash_gate:
+        with app.hash_gate.turn(request.remote_addr, again=True):  # the current password had its turn
             new_hash = passwords.hash_password(new_password, app.settings.bcrypt_rounds)
         # Every other session of this user ends and every token is outdated; this session gets a fresh cookie.
         token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"])

@@ -249,22 +249,69 @@ class SQLStore(MFAQueries, SessionQueries):
     def reserve_login_attempt(
         self, uid_key: str | None, address: str, now: float, since: float, max_per_uid: int, max_per_address: int
     ) -> tuple[str, float] | None:
-        """Below both limits, record this login attempt as a failure; else ``("uid" | "address", oldest)``.
-
-        Recorded before the password is checked; a success then clears the uid's rows (this one among them).
-        """
+        """Below both limits, record a failed login (a refused passkey answer, a bad reset link); else
+        ``("uid" | "address", oldest)``. Attempts still in flight count here as failures."""
         checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
         return self._reserve("login_failures", checks, since, {"uid_key": uid_key, "address": address, "at": now})
 
-    def forget_login_attempt(self, uid_key: str, address: str, at: float) -> None:
-        """Take back the one row ``reserve_login_attempt`` recorded for this attempt (and no other)."""
-        uid_match, params = ("uid_key IS NULL", (address, at)) if uid_key is None else ("uid_key = ?", (uid_key, address, at))
-        self._execute("DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
-                      f" WHERE {uid_match} AND address = ? AND at = ? LIMIT 1)", params)  # fmt: skip
+    def _login_counts(self, connection, column: str, key: str, since: float, settled_before: float):
+        """(failures, the oldest failure's time, attempts in flight) of one uid or address since ``since``.
+        An attempt in flight since before ``settled_before`` counts as a failure (its process died mid-hash)."""
+        row = connection.execute(self._sql(
+            "SELECT COUNT(*) AS n, MIN(CASE WHEN in_flight = 0 OR at <= ? THEN at END) AS oldest,"
+            " COALESCE(SUM(CASE WHEN in_flight = 1 AND at > ? THEN 1 ELSE 0 END), 0) AS flying"
+            f" FROM login_failures WHERE {column} = ? AND at > ?"), (settled_before, settled_before, key, since),
+        ).fetchone()  # fmt: skip
+        return row[0] - row[2], row[1], row[2]
 
-    def clear_failures(self, uid_key: str) -> None:
-        """Forget the failed logins of a uid (after its successful login)."""
-        self._execute("DELETE FROM login_failures WHERE uid_key = ?", (uid_key,))
+    def login_refusal(self, uid_key: str | None, address: str, since: float, settled_before: float,
+                      max_per_uid: int, max_per_address: int) -> tuple[str, float] | None:  # fmt: skip
+        """``("uid" | "address", oldest)`` when the uid or the address has failed too often since ``since``; a read."""
+        checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
+        with self._connection() as connection:
+            for kind, column, key, limit in checks:
+                if key is not None:
+                    failures, oldest, _ = self._login_counts(connection, column, key, since, settled_before)
+                    if failures >= limit:
+                        return kind, oldest
+        return None
+
+    def reserve_login_in_flight(self, uid_key: str | None, address: str, now: float, since: float,
+                                settled_before: float, max_per_uid: int, max_per_address: int):  # fmt: skip
+        """Record a login attempt whose password is about to be checked, as in flight (not yet a failure), and
+        return its row id; or ``("uid" | "address", oldest)`` when the failures alone reach a limit; or
+        ``("in_flight", None)`` when failures and attempts in flight together do (the caller waits and tries
+        again). Counted and recorded in one locked transaction, so parallel attempts in any number of processes
+        never check more passwords than the limit allows before the failures among them are known."""
+        checks = (("uid", "uid_key", uid_key, max_per_uid), ("address", "address", address, max_per_address))
+        with self._connection() as connection, self._locked(connection, "login_failures"):
+            crowded = False
+            for kind, column, key, limit in checks:
+                if key is None:
+                    continue
+                failures, oldest, flying = self._login_counts(connection, column, key, since, settled_before)
+                if failures >= limit:
+                    return kind, oldest
+                crowded = crowded or failures + flying >= limit
+            if crowded:
+                return "in_flight", None
+            row = connection.execute(self._sql("INSERT INTO login_failures (uid_key, address, at, in_flight)"
+                                               " VALUES (?, ?, ?, 1) RETURNING id"), (uid_key, address, now)).fetchone()
+        return row[0]
+
+    def settle_login_attempt(self, attempt_id: int) -> None:
+        """The attempt in flight failed: from now on it is a failed login like any other."""
+        self._execute("UPDATE login_failures SET in_flight = 0 WHERE id = ?", (attempt_id,))
+
+    def forget_login_attempt(self, attempt_id: int) -> None:
+        """Take back the one row ``reserve_login_in_flight`` recorded for this attempt (and no other)."""
+        self._execute("DELETE FROM login_failures WHERE id = ?", (attempt_id,))
+
+    def clear_failures(self, uid_key: str, attempt_id: int | None = None, settled_before: float = 0.0) -> None:
+        """Forget the failed logins of a uid (after its successful login ``attempt_id``); other attempts of the
+        uid still in flight stay, and become failures if their passwords are wrong."""
+        self._execute("DELETE FROM login_failures WHERE uid_key = ? AND (in_flight = 0 OR id = ? OR at <= ?)",
+                      (uid_key, attempt_id, settled_before))  # fmt: skip
 
     def reserve_signup(self, address: str, now: float, since: float, limit: int) -> tuple[str, float] | None:
         """Below the limit, record this signup; else ``("address", oldest)``."""

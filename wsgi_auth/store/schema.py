@@ -213,6 +213,12 @@ MIGRATIONS = [
         CREATE INDEX passkey_challenges_expiry ON passkey_challenges (expires_at);
         """,
     ),
+    Migration(
+        "login attempts in flight",  # throttle.py: an attempt whose hash is still running is not yet a failure
+        """
+        ALTER TABLE login_failures ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;  -- 1 until the hash says wrong
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
