@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from ..config import ConfigError, database_label
 from .base import SQLStore, StoreUnavailable
+from .account import AccountQueries
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -47,7 +48,7 @@ class StoreUnreachableAtStart(ConfigError):
     stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
-class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
+class PostgresStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
     dialect = "postgresql"
     integrity_error = psycopg.errors.UniqueViolation
     driver_error = psycopg.Error
@@ -136,7 +137,8 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys",
+                      "verification_sends"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

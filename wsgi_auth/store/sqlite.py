@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .base import SQLStore, StoreUnavailable, TokenCheck
 from .changes import ChangeMark, TokenChecks
+from .account import AccountQueries
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -57,7 +58,7 @@ def _wrote(connection: sqlite3.Connection, changes_before: int) -> bool:
         return True
 
 
-class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
+class SqliteStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error
