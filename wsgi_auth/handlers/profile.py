@@ -18,8 +18,6 @@ from ..store.account import AddressTaken
 from .mfa import _status as mfa_status
 
 VERIFY_TTL = 24 * 3600  # seconds a verification link works
-RESENDS_PER_HOUR = 3  # POST /api/user/email/verification
-RESEND_WINDOW = 3600
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters
 INVALID_LINK = "This verification link is invalid or has expired"
 ADDRESS_TAKEN = "This email address is verified on another account already"
@@ -103,14 +101,9 @@ def resend(request: Request, app) -> Response:
         raise HTTPError(400, ALREADY_VERIFIED)
     if app.mailer is None:
         raise HTTPError(501, NO_MAIL_HERE)
-    now = app.clock()
-    refused = app.store.reserve_verification_send(user["id"], now, now - RESEND_WINDOW, RESENDS_PER_HOUR)
-    if refused is not None:
-        wait = max(1, int(refused[1] + RESEND_WINDOW - now) + 1)
-        raise HTTPError(429, f"Too many verification links asked for; try again in {wait} seconds",
-                        [("Retry-After", str(wait))])  # fmt: skip
+    app.throttle.attempt_verification_send(user["id"])
     url, (token_hash, expires_at) = new_link(app)
-    app.store.store_verification_link(user["id"], user["email"], token_hash, expires_at, now)
+    app.store.store_verification_link(user["id"], user["email"], token_hash, expires_at, app.clock())
     send_link(app, user, url)
     message = f"A new verification link has been sent to {user['email']}; any older link no longer works"
     return Response.json({"message": message, "data": None}, 202)

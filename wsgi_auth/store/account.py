@@ -74,6 +74,12 @@ class AccountQueries:
         return self._reserve("verification_sends", (("user", "user_id", user_id, limit),), since,
                              {"user_id": user_id, "at": now})  # fmt: skip
 
+    def purge_verifications(self, now: float, send_window: float) -> None:
+        """Drop verification links past their end, and resend counts past their window."""
+        with self._connection() as connection:
+            connection.execute(self._sql("DELETE FROM email_verifications WHERE expires_at < ?"), (now,))
+            connection.execute(self._sql("DELETE FROM verification_sends WHERE at <= ?"), (now - send_window,))
+
     def verify_email(self, token_hash: str, now: float) -> dict | None:
         """Use a live verification link: in one transaction delete it (it works once) and mark the address
         it was sent to verified, if the account still has that address. The account, or None when the link
