@@ -6,8 +6,9 @@ delays or changes an answer. A notice names the change and when; it never holds 
 signs in, only the site's address.
 """
 
+from datetime import datetime, timezone
+
 from . import mail
-from .http import iso_time
 
 SUBJECTS = {
     "password_changed": "Your password was changed",
@@ -29,5 +30,6 @@ def send(app, user: dict, kind: str, address: str | None = None, verified: bool 
         return False
     s = app.settings
     now = app.clock()
-    message = mail.notice_email(s.mail_from, address, user["uid"], SUBJECTS[kind], iso_time(now), s.public_url, now)
+    at = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    message = mail.notice_email(s.mail_from, address, user["uid"], SUBJECTS[kind], at, s.public_url, now)
     return app.mailer.send(message)

@@ -1,23 +1,20 @@
 """The account's own page: verifying the email address, deleting the account, taking a copy of its data.
 
-A verification link is ``<public URL>/verify.html#token=<256 random bits>``, in the fragment like a
-reset link (no server log, no Referer). The database holds only the token's SHA-256 and the address
-it was sent to, one link per account (a new one replaces the old), working once, for 24 hours. It
-verifies that address only: after a change of address the old link is gone. A verified address
-belongs to one account, ignoring case (409 for the second). See docs/DECISIONS.md.
+The links and how an address changes are ``verification.py``; here is who may do what: anyone holding
+a link verifies the address it was sent to (once, within 24 hours; 409 when another account verified
+that address first); the signed-in user asks for the link again (3 an hour), downloads their data and
+deletes their account (both after a fresh sign-in). See docs/DECISIONS.md.
 """
 
-import hashlib
-import secrets
-
-from .. import mail, notices, sessions
+from .. import sessions
 from ..errors import HTTPError
 from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..store.account import AddressTaken
+from ..verification import new_link, send_link, token_hash
 from .mfa import _status as mfa_status
+from .sessions import _shown as shown_session
 
-VERIFY_TTL = 24 * 3600  # seconds a verification link works
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters
 INVALID_LINK = "This verification link is invalid or has expired"
 ADDRESS_TAKEN = "This email address is verified on another account already"
@@ -25,45 +22,6 @@ NO_EMAIL = "Your account has no email address: set one first"
 ALREADY_VERIFIED = "Your email address is verified already"
 NO_MAIL_HERE = "Email is not available here: ask an Admin to mark your address verified"
 LAST_ADMIN = "You are the last Admin: make another account an Admin before deleting yours"
-
-
-def _token_hash(token: str) -> str:
-    # 256 random bits: a fast hash is enough, and the database never holds the token.
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def new_link(app) -> tuple[str, tuple[str, float]]:
-    """A fresh ``(url, (token_hash, expires_at))``."""
-    token = secrets.token_urlsafe(32)
-    return f"{app.settings.public_url}/verify.html#token={token}", (_token_hash(token), app.clock() + VERIFY_TTL)
-
-
-def send_link(app, user: dict, url: str) -> None:
-    """Queue the verification email for the link just stored for ``user``'s address."""
-    s = app.settings
-    app.mailer.send(mail.verification_email(s.mail_from, user["email"], user["uid"], url, VERIFY_TTL, app.clock()))
-
-
-def set_email(app, user: dict, email: str | None) -> dict | None:
-    """Give ``user`` the address ``email`` (None: none): a new address is unverified and gets a link by
-    email, and the old one, if verified, a notice. The account as it is now, or None when it is gone."""
-    url, link = new_link(app) if app.mailer is not None and email is not None else (None, None)
-    change = app.store.change_email(user["id"], email, link, app.clock())
-    if change is None:
-        return None
-    if change.link_stored:
-        send_link(app, change.user, url)
-    old, new = change.old_email, change.user["email"]
-    if old is not None and (new is None or old.lower() != new.lower()):
-        notices.send(app, change.user, "email_changed", address=old, verified=change.old_verified)
-    return change.user
-
-
-def email_changes(user: dict, email: str | None) -> bool:
-    """Whether ``email`` is another address than the account's (ignoring case): a change that needs a
-    fresh sign-in; a new spelling of the same address is not."""
-    current = user["email"]
-    return (current or "").lower() != (email or "").lower()
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -83,7 +41,7 @@ def verify(request: Request, app) -> Response:
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isascii():
         _invalid_link(request, app)
     try:
-        user = app.store.verify_email(_token_hash(token), app.clock())
+        user = app.store.verify_email(token_hash(token), app.clock())
     except AddressTaken:
         raise HTTPError(409, ADDRESS_TAKEN) from None
     if user is None:
@@ -127,8 +85,6 @@ def delete_me(request: Request, app) -> Response:
 def export(request: Request, app) -> Response:
     """Everything the service holds about the caller, as a JSON download; no secret of any kind
     (password hash, tokens, cookie, TOTP secret, recovery codes, passkey public keys)."""
-    from .sessions import _shown as shown_session  # here: that module imports users, which imports this one
-
     require_fresh_sign_in(request, app)
     user = request.user
     data = {

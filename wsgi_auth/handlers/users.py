@@ -6,7 +6,7 @@ from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
-from . import profile
+from .. import verification
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
@@ -27,9 +27,9 @@ def signup(request: Request, app) -> Response:
         raise HTTPError(409, f"uid {uid} is already taken")
     request.log_uid = user["uid"]
     if email is not None and app.mailer is not None:  # the address is unverified until its link is opened
-        url, (token_hash, expires_at) = profile.new_link(app)
+        url, (token_hash, expires_at) = verification.new_link(app)
         app.store.store_verification_link(user["id"], email, token_hash, expires_at, app.clock())
-        profile.send_link(app, user, url)
+        verification.send_link(app, user, url)
     return Response.json(user, 201)
 
 
@@ -49,13 +49,13 @@ def update_me(request: Request, app) -> Response:
     new_password = validation.new_password(body, user["uid"]) if "password" in body else None
     if new_password is None and not changes and "email" not in body:
         raise HTTPError(400, "Send name, email, or password with current_password")
-    if "email" in body and profile.email_changes(user, email):
+    if "email" in body and verification.email_changes(user, email):
         require_fresh_sign_in(request, app)
     if new_password is not None:
         app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
     updated = app.store.update_user(user["uid"], changes)
     if updated is not None and "email" in body:
-        updated = profile.set_email(app, updated, email)
+        updated = verification.set_email(app, updated, email)
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
@@ -116,7 +116,7 @@ def update(request: Request, app) -> Response:
         raise HTTPError(400, "Send any of name, email, role")
     user = app.store.update_user(uid, changes)
     if user is not None and "email" in body:
-        user = profile.set_email(app, user, email)  # as the owner's own change: unverified, a link, a notice
+        user = verification.set_email(app, user, email)  # as the owner's own change: unverified, a link, a notice
     if user is None:
         raise HTTPError(404, f"No user {uid}")
     return Response.json(user)
