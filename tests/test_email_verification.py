@@ -245,6 +245,14 @@ def test_the_same_address_in_another_case_stays_verified(mail_app, smtp, alice):
     assert mail_app.mailer.flush(10) and len(smtp.inbox.received) == 1
 
 
+def test_the_same_unverified_address_again_sends_nothing_and_its_link_still_works(mail_app, smtp, alice):
+    token = token_in(mails_to(smtp, 1)[0][2])
+    for spelling in ("alice@example.test", "ALICE@example.test"):
+        assert alice.put_json("/api/user", {"email": spelling}).json["email_verified"] is False
+    assert mail_app.mailer.flush(10) and len(smtp.inbox.received) == 1  # PUT cannot flood an inbox
+    verify(alice, token)
+
+
 def test_removing_the_address_tells_the_old_verified_one(mail_app, smtp, alice):
     verify(alice, token_in(mails_to(smtp, 1)[0][2]))
     user = alice.put_json("/api/user", {"email": None}).json

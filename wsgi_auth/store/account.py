@@ -29,9 +29,9 @@ class AccountQueries:
         """Set the address of ``user_id``; None when the account is gone.
 
         Another address (ignoring case) is unverified and gets ``link`` = ``(token_hash, expires_at)``,
-        replacing any older link; the same address keeps its state (a new spelling of it is stored), and
-        while it is unverified it gets the new link too. In one transaction, so the old address read is
-        the one replaced."""
+        replacing any older link; the same address keeps its state and its link (a new spelling of it is
+        stored; sending it again is ``POST /api/user/email/verification``, which is limited). In one
+        transaction, so the old address read is the one replaced."""
         with self._connection() as connection, self._transaction(connection):
             found = connection.execute(
                 self._sql("SELECT email, email_verified FROM users WHERE id = ?"), (user_id,)
@@ -40,9 +40,9 @@ class AccountQueries:
                 return None
             old_email, old_verified = found[0], bool(found[1])
             same = old_email is not None and email is not None and old_email.lower() == email.lower()
-            if same and old_verified:
-                link = None  # verified already: nothing to send
-            if not same:
+            if same:
+                link = None  # verified already, or its link is out: nothing new to send
+            else:
                 connection.execute(self._sql("DELETE FROM email_verifications WHERE user_id = ?"), (user_id,))
             row = connection.execute(
                 self._sql(f"UPDATE users SET email = ?, email_verified = ? WHERE id = ? RETURNING {PUBLIC_COLUMNS}"),
@@ -95,7 +95,7 @@ class AccountQueries:
                 if link is None:
                     return None
                 cursor = connection.execute(
-                    self._sql(f"UPDATE users SET email_verified = 1 WHERE id = ? AND email = ? RETURNING {PUBLIC_COLUMNS}"),
+                    self._sql(f"UPDATE users SET email_verified = 1 WHERE id = ? AND lower(email) = lower(?) RETURNING {PUBLIC_COLUMNS}"),
                     (link[0], link[1]),
                 )
                 row = cursor.fetchone()
