@@ -95,8 +95,9 @@ class AccountQueries:
                 if link is None:
                     return None
                 cursor = connection.execute(
-                    self._sql(f"UPDATE users SET email_verified = 1 WHERE id = ? AND lower(email) = lower(?) RETURNING {PUBLIC_COLUMNS}"),
-                    (link[0], link[1]),
+                    self._sql("UPDATE users SET email_verified = 1 WHERE id = ? AND lower(email) = lower(?)"
+                              f" RETURNING {PUBLIC_COLUMNS}"),
+                    (link[0], link[1]),  # the address the link was sent to, in whatever case it is spelled now
                 )
                 row = cursor.fetchone()
                 if row is None:
