@@ -358,3 +358,31 @@ def test_accounts_made_before_verification_existed_start_unverified(backend, mon
         assert store.user("early")["email_verified"] is True
     finally:
         store.close()
+
+
+def test_two_accounts_verifying_one_address_at_once_exactly_one_wins(mail_app, smtp, alice):
+    import threading
+
+    from wsgi_auth.store.account import AddressTaken
+    from wsgi_auth.verification import token_hash
+
+    bob = new_client(mail_app)
+    signup(bob, "bob", email="ALICE@example.test")
+    tokens = [token_in(text) for _, _, text in mails_to(smtp, 2)]
+    barrier, outcomes = threading.Barrier(2), []
+
+    def use(token):
+        barrier.wait()
+        try:
+            outcomes.append(mail_app.store.verify_email(token_hash(token), mail_app.clock())["uid"])
+        except AddressTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=use, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(outcomes) == 2 and outcomes.count("taken") == 1, outcomes
+    verified = [u for u in ("alice", "bob") if mail_app.store.user(u)["email_verified"]]
+    assert len(verified) == 1
