@@ -1,12 +1,11 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
-from .. import notices, passwords, sessions, validation
+from .. import notices, passwords, sessions, validation, verification
 from ..errors import HTTPError
 from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
-from .. import verification
 
 MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
