@@ -143,8 +143,10 @@ passwordForm.addEventListener('submit', async (event) => {
     sayPassword(reauthMessage(result));
 });
 
-// "This wasn't me" in the security activity opens this panel with #change-password.
-if (location.hash === '#change-password') {
+// "This wasn't me" in the security activity opens the password change: dashboard.html#change-password
+// (or #password-panel) scrolls to it and puts the cursor in its first field.
+if (location.hash === '#change-password' || location.hash === '#password-panel') {
+    document.getElementById('password-panel').scrollIntoView();
     currentPassword.focus();
 }
 
