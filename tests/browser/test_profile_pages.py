@@ -130,6 +130,9 @@ def test_delete_my_account_after_confirming(service, watched):
     make_user(service, uid)
     page = watched(PHONE)
     log_in(page, service, uid)
+    page.goto("about:blank")
+    page.goto(f"{service.url}/dashboard.html#change-password")  # where "This wasn't me" leads
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'password-current'")
     page.wait_for_selector(f"#delete-uid:has-text('{uid}')")
     assert page.is_disabled("#delete-account")
     page.fill("#delete-confirm", "someone-else")
