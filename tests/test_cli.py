@@ -291,3 +291,35 @@ def test_user_reset_link_for_nobody_fails_in_one_line(cli):
 
 def test_the_cli_refuses_common_passwords(cli):
     assert failed(cli("user", "add", "carol", "--name", "C", stdin="Password1\n")) == "error: password is too common"
+
+
+# -- user verify-email (version 3) -------------------------------------------------------------------
+
+
+def test_user_verify_email_marks_the_named_addresses_verified(cli, app):
+    add(cli, "alice", PASSWORD, "--email", "alice@example.test")
+    add(cli, "bob", PASSWORD, "--email", "bob@example.test")
+    out = ok(cli("user", "verify-email", "alice")).stdout
+    assert "alice: verified" in out and "1 address(es) marked verified, 0 not" in out
+    client = new_client(app)
+    assert login(client, "alice").json["data"]["email_verified"] is True
+    assert login(new_client(app), "bob").json["data"]["email_verified"] is False
+    assert "alice: verified already" in ok(cli("user", "verify-email", "alice")).stdout
+
+
+def test_user_verify_email_all_gives_each_address_to_the_oldest_account(cli, app):
+    add(cli, "alice", PASSWORD, "--email", "shared@example.test")
+    add(cli, "bob", PASSWORD, "--email", "SHARED@example.test")
+    add(cli, "carol", PASSWORD, "--email", "carol@example.test")
+    add(cli, "dave")  # no address: not listed
+    out = ok(cli("user", "verify-email", "--all")).stdout
+    assert "alice: verified" in out and "carol: verified" in out and "dave" not in out
+    assert "bob: skipped: another account has verified this address" in out
+    assert "2 address(es) marked verified, 1 not" in out
+    assert [app.store.user(u)["email_verified"] for u in ("alice", "bob", "carol")] == [True, False, True]
+
+
+@pytest.mark.parametrize("args", [(), ("--all", "alice"), ("nobody",), ("dave",)])
+def test_user_verify_email_refuses_in_one_line(cli, args):
+    add(cli, "dave")
+    failed(cli("user", "verify-email", *args))

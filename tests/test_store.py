@@ -33,7 +33,7 @@ def store(backend):
 
 def test_rows_are_named_and_uids_ignore_case(store):
     user = store.create_user("Toby", "Toby", None, HASH, 1_700_000_000)
-    assert user == {"id": user["id"], "uid": "Toby", "name": "Toby", "email": None, "role": "User",
+    assert user == {"id": user["id"], "uid": "Toby", "name": "Toby", "email": None, "email_verified": False, "role": "User",
                     "created_at": "2023-11-14T22:13:20Z"}  # fmt: skip
     assert store.create_user("toby", "Other", None, HASH, 0) is None
     found = store.credentials("TOBY")

@@ -1,4 +1,4 @@
-"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|reset-link|totp-off|delete``,
+"""The admin command line: ``python -m wsgi_auth user add|list|set-role|set-password|reset-link|totp-off|verify-email|delete``,
 ``db copy|reseal-totp``.
 
 Settings come from the same ``WSGI_AUTH_*`` variables as the service, so the
@@ -137,6 +137,29 @@ def cmd_reseal_totp(store: Store, settings, args) -> str:
            f"{unreadable} open with neither key{note}"
 
 
+VERIFY_OUTCOMES = {
+    "verified": "verified", "already": "verified already", "no email": "skipped: no email address",
+    "taken": "skipped: another account has verified this address", "missing": "skipped: no such user",
+}  # fmt: skip
+
+
+def cmd_verify_email(store: Store, settings, args) -> str:
+    """Mark addresses verified without a link (accounts from before verification, addresses the operator
+    knows): the uids named, or with ``--all`` every account with an unverified address. An address another
+    account has verified is skipped (the first account in id order wins with --all)."""
+    if args.all == bool(args.uids):
+        raise CommandError("name the uids whose addresses to mark verified, or give --all (not both)")
+    uids = store.uids_with_unverified_email() if args.all else args.uids
+    outcomes = [(uid, store.mark_verified(uid)) for uid in uids]
+    lines = [f"{uid}: {VERIFY_OUTCOMES[outcome]}" for uid, outcome in outcomes]
+    done = sum(1 for _, outcome in outcomes if outcome == "verified")
+    lines.append(f"{done} address(es) marked verified, {len(outcomes) - done} not")
+    if not args.all and any(outcome in ("missing", "no email", "taken") for _, outcome in outcomes):
+        print("\n".join(lines))
+        raise CommandError("some addresses were not marked verified (see above)")
+    return "\n".join(lines)
+
+
 def cmd_delete(store: Store, settings, args) -> str:
     if not store.delete_user(args.uid):
         raise CommandError(f"no user {args.uid}")
@@ -173,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "user", help="manage users", description="Manage users in the service's database.", parents=[database]
     )
     commands = user.add_subparsers(dest="command", required=True,
-                                   metavar="{add,list,set-role,set-password,reset-link,totp-off,delete}")
+                                   metavar="{add,list,set-role,set-password,reset-link,totp-off,verify-email,delete}")
     add = commands.add_parser("add", help="add a user (password from stdin, or prompted twice)", parents=[database])
     add.add_argument("uid")
     add.add_argument("--name", required=True)
@@ -205,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    parents=[database])  # fmt: skip
     totp_off.add_argument("uid")
     totp_off.set_defaults(run=cmd_totp_off)
+
+    verify_email = commands.add_parser(
+        "verify-email", help="mark users' email addresses verified (the uids named, or --all)", parents=[database],
+        description="Mark addresses verified without sending a link: for accounts made before addresses were "
+        "verified, or addresses you know. An address another account has verified is skipped.")  # fmt: skip
+    verify_email.add_argument("uids", nargs="*", metavar="UID")
+    verify_email.add_argument("--all", action="store_true", help="every account with an unverified address")
+    verify_email.set_defaults(run=cmd_verify_email)
 
     delete = commands.add_parser("delete", help="delete a user", parents=[database])
     delete.add_argument("uid")

@@ -1,4 +1,4 @@
-"""Email for password reset: smtplib, sent in the background.
+"""Email (reset links, verification links, notices): smtplib, sent in the background.
 
 ``WSGI_AUTH_SMTP_URL`` names the server and how to talk to it:
 
@@ -100,6 +100,40 @@ def reset_email(sender: str, recipient: str, uid: str, link: str, valid_seconds:
         "If you did not ask for it, ignore this email: your password stays as it is.\n"
     )
     return message
+
+
+def _message(sender: str, recipient: str, subject: str, text: str, now: float) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = email.utils.formatdate(now, usegmt=True)
+    message["Message-ID"] = email.utils.make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(text)
+    return message
+
+
+def verification_email(sender: str, recipient: str, uid: str, link: str, valid_seconds: int, now: float) -> EmailMessage:
+    """The link that proves ``recipient`` reads this mailbox: plain text, the link on a line of its own."""
+    hours = max(1, valid_seconds // 3600)
+    return _message(sender, recipient, f"Confirm the email address of {uid}", (
+        f"This address was given for the account {uid}.\n\n"
+        f"To confirm that it is yours, open this link within {hours} hours:\n\n"
+        f"{link}\n\n"
+        "The link works once, and only the newest link works. It does not sign you in.\n"
+        "If you did not give this address, ignore this email: it stays unconfirmed.\n"
+    ), now)  # fmt: skip
+
+
+def notice_email(sender: str, recipient: str, uid: str, what: str, at: str, site: str, now: float) -> EmailMessage:
+    """A notice of a change to the account: what changed and when, and what to do if it was not its owner.
+    It holds no link that signs in: only the site's address, where the owner signs in as always."""
+    return _message(sender, recipient, f"{what} ({uid})", (
+        f"{what} on the account {uid}, at {at}.\n\n"
+        "If this was you, there is nothing to do.\n"
+        f"If it was not, sign in at {site} and change your password (or reset it from the login page),\n"
+        "then look at the sessions and second factors of your account.\n"
+    ), now)  # fmt: skip
 
 
 def deliver(server: SMTPServer, message: EmailMessage, context: ssl.SSLContext, timeout: float = TIMEOUT) -> None:

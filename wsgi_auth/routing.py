@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, mfa, oauth, passkeys, reset, sessions, users
+from .handlers import auth, meta, mfa, oauth, passkeys, profile, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -25,6 +25,10 @@ ROUTES = [
     ("GET",    "/api/data",          meta.data,         SIGNED_IN),
     ("POST",   "/api/user",          users.signup,      ANYONE),
     ("PUT",    "/api/user",          users.update_me,   SIGNED_IN),
+    ("DELETE", "/api/user",                       profile.delete_me,      SIGNED_IN),
+    ("POST",   "/api/user/email/verify",          profile.verify,         ANYONE),
+    ("POST",   "/api/user/email/verification",    profile.resend,         SIGNED_IN),
+    ("GET",    "/api/user/export",                profile.export,         SIGNED_IN),
     ("GET",    "/api/users",         users.list_,       ADMIN),
     ("PUT",    "/api/users/<uid>",   users.update,      ADMIN),
     ("DELETE", "/api/users/<uid>",   users.delete,      ADMIN),

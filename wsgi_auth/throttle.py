@@ -24,6 +24,8 @@ MAX_SIGNUPS_PER_ADDRESS = 100
 RESET_WINDOW = 60 * 60
 MAX_RESETS_PER_UID = 3  # emails asked for one uid, whether or not it has an account
 MAX_RESETS_PER_ADDRESS = 20
+MAX_VERIFICATION_SENDS = 3  # verification links sent again on request, per account and hour
+VERIFICATION_WINDOW = 3600
 PURGE_INTERVAL = 60  # seconds between two purges by one process
 MAX_PASSKEY_CHALLENGES_PER_ADDRESS = 30  # live (unanswered, unexpired) passkey login challenges from one address
 MAX_PASSKEY_CHALLENGES = 10_000  # live passkey login challenges in all: the table cannot be flooded
@@ -65,6 +67,7 @@ class Throttle:
         self.next_purge = now + PURGE_INTERVAL
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
+        self.store.purge_verifications(now, VERIFICATION_WINDOW)
 
     def check_login(self, uid_key: str | None, address: str) -> None:
         """429 at once when this uid or this address has failed too often lately (a read, nothing written):
@@ -143,6 +146,15 @@ class Throttle:
             kind, oldest = refused
             where = "for this user id" if kind == "uid" else "from this address"
             _refuse(f"Too many reset requests {where}; try again in {{wait}} seconds", oldest, RESET_WINDOW, now)
+        self.housekeeping()
+
+    def attempt_verification_send(self, user_id: int) -> None:
+        """429 after 3 verification links sent again for this account in an hour; otherwise this one is counted."""
+        now = self.clock()
+        refused = self.store.reserve_verification_send(user_id, now, now - VERIFICATION_WINDOW, MAX_VERIFICATION_SENDS)
+        if refused is not None:
+            _refuse("Too many verification links asked for; try again in {wait} seconds", refused[1],
+                    VERIFICATION_WINDOW, now)  # fmt: skip
         self.housekeeping()
 
     # -- passkeys (handlers/passkeys.py) -----------------------------------------------------------

@@ -47,7 +47,8 @@ form.addEventListener('submit', async (event) => {
         const created = (result.body && result.body.uid) || body.uid;
         form.reset();
         message.classList.add('ok');
-        message.textContent = `Account ${created} created. You can log in now.`;
+        message.textContent = `Account ${created} created. You can log in now.` + (body.email
+            ? ` If this service sends email, a link to verify ${body.email} is on its way.` : '');
         toLogin.href = `index.html?uid=${encodeURIComponent(created)}`;
         next.hidden = false;
         toLogin.focus();

@@ -27,11 +27,13 @@ STATE_CHANGING = {"post", "put", "patch", "delete"}
 READS_A_BODY = {"post", "put"}  # every POST and PUT handler reads a JSON object (read_json_object)
 BODY_DELETES = {("delete", "/api/mfa/totp")}  # a DELETE that reads a body: turning TOTP off takes the password and a code
 BODYLESS = {("post", "/api/users/{uid}/password-reset"),  # a POST that reads no body: the uid is in the path
-            ("post", "/api/passkeys/options")}  # the signed-in user is all it needs
+            ("post", "/api/passkeys/options"),  # the signed-in user is all it needs
+            ("post", "/api/user/email/verification")}  # the link again: to the signed-in user's address
 THROTTLED = {("post", "/api/authenticate"), ("post", "/api/user"), ("put", "/api/user"),
              ("post", "/api/password-reset"), ("post", "/api/password-reset/confirm"),
              ("post", "/api/mfa/totp"), ("delete", "/api/mfa/totp"),  # a wrong current_password counts
-             ("post", "/api/authenticate/passkey/options"), ("post", "/api/authenticate/passkey")}
+             ("post", "/api/authenticate/passkey/options"), ("post", "/api/authenticate/passkey"),
+             ("post", "/api/user/email/verify"), ("post", "/api/user/email/verification")}  # guessing; 3 links an hour
 STATIC_OPERATIONS = {("get", "/"), ("head", "/"), ("get", "/{file}"), ("head", "/{file}")}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Browser navigations of "Sign in with GitHub / OpenID Connect": a redirect, or a page saying what failed.

@@ -18,7 +18,7 @@ OWN_ORIGIN = "https://localhost:443"
 # The lesson's fetchOptions send this header; it makes a body-less request non-"simple".
 X_ORIGIN = {"X-Origin": "client"}
 
-USER_KEYS = {"id", "uid", "name", "email", "role", "created_at"}
+USER_KEYS = {"id", "uid", "name", "email", "email_verified", "role", "created_at"}
 ERROR_KEYS = {"message", "data", "error"}
 # The contract's reason phrases, written out on purpose: a test does not read what it expects from the code.
 REASONS = {

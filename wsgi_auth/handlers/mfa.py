@@ -7,7 +7,7 @@ session. A wrong ``current_password`` or code counts as a failed login of the ui
 See docs/SECOND_FACTORS.md.
 """
 
-from .. import second_factor, sessions, totp, validation
+from .. import notices, second_factor, sessions, totp, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
@@ -65,6 +65,7 @@ def confirm_totp(request: Request, app) -> Response:
     hashes = [totp.recovery_hash(user["id"], totp.as_recovery_code(c)) for c in codes]
     if not app.store.confirm_totp(user["id"], row.secret, step, app.clock(), hashes):
         raise HTTPError(400, NOTHING_PENDING)  # replaced or confirmed by another request meanwhile
+    notices.send(app, user, "totp_on")
     message = "Two-factor authentication is on. Keep these recovery codes somewhere safe: each works once"
     return Response.json({"message": message, "data": {"recovery_codes": codes}})
 
@@ -85,6 +86,7 @@ def disable_totp(request: Request, app) -> Response:
     app.throttle.login_succeeded(uid_key)
     app.store.delete_second_factors(user["id"])
     ended = sessions.end_others(app, user["id"], request.claims["sid"])
+    notices.send(app, user, "totp_off")
     noun = "session" if ended == 1 else "sessions"
     message = f"Two-factor authentication is off; {ended} other {noun} ended"
     return Response.json({"message": message, "data": _status(app, user["id"])})

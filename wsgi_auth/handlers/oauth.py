@@ -18,7 +18,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from .. import oauth, sessions
+from .. import notices, oauth, sessions
 from ..errors import HTTPError
 from ..http import Request, Response, cookie_value, own_origin
 from ..middleware.static import PAGE_HEADERS
@@ -139,11 +139,14 @@ def callback(request: Request, app) -> Response:
     key = (identity.provider, identity.issuer, identity.subject)  # what links an identity: nothing else
     linked = app.store.identity_owner(*key)
     if linking_user is not None:
-        if linked is None and not app.store.add_identity(linking_user, *key, identity.login, app.clock()):
+        added = linked is None and app.store.add_identity(linking_user, *key, identity.login, app.clock())
+        if linked is None and not added:
             linked = app.store.identity_owner(*key)  # linked by someone else a moment ago
         if linked is not None and linked.user["id"] != linking_user:
             return failure_page(app, oauth.ACCOUNT)
         request.log_uid = request.user["uid"]
+        if added:
+            notices.send(app, request.user, "identity_linked")
         return response  # already signed in: the session goes on
     if linked is None:
         # A new account: uid from the provider's login (suffix if taken), no password, never an existing account.

@@ -12,7 +12,7 @@ are a 400 (not a WebAuthn answer at all) or a 401 (an answer that does not check
 
 import logging
 
-from .. import sessions, webauthn
+from .. import notices, sessions, webauthn
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 
@@ -98,6 +98,7 @@ def register(request: Request, app) -> Response:
     passkey = app.store.add_passkey(user["id"], credential_id, public_key, sign_count, name, app.clock())
     if passkey is None:
         raise HTTPError(400, DUPLICATE)
+    notices.send(app, user, "passkey_added")
     return Response.json({"message": f"Passkey {passkey['name']!r} added", "data": passkey}, 201)
 
 

@@ -10,7 +10,7 @@ factors are left as they are. See docs/SESSIONS.md.
 import hashlib
 import secrets
 
-from .. import mail, passwords, validation
+from .. import mail, notices, passwords, validation
 from ..errors import HTTPError
 from ..http import Request, Response, iso_time, own_origin, read_json_object
 from .users import target_user
@@ -52,7 +52,8 @@ def request_by_email(request: Request, app) -> Response:
     body = read_json_object(request.environ, app.settings.max_body)
     uid = validation.uid(body)
     user = app.store.user(uid)
-    recipient = user["email"] if user is not None else None
+    # Only to an address its owner verified: an unverified one may be anybody's (anyone can type it in).
+    recipient = user["email"] if user is not None and user["email_verified"] else None
     url, token_hash, expires_at = new_link(app.settings.public_url, app.clock(), app.settings.reset_ttl)
     s = app.settings
     message = mail.reset_email(s.mail_from, recipient or NOWHERE, user["uid"] if user else uid, url, s.reset_ttl,
@@ -84,4 +85,7 @@ def confirm(request: Request, app) -> Response:
     if app.store.reset_password(token_hash, app.clock(), password_hash) is None:
         _invalid_link(request, app)  # used by a request that got there first
     request.log_uid = owner["uid"]
+    user = app.store.user(owner["uid"])
+    if user is not None:
+        notices.send(app, user, "password_reset")
     return Response.json({"message": CHANGED, "data": None})

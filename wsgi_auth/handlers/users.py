@@ -1,7 +1,8 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
-from .. import passwords, sessions, validation
+from .. import notices, passwords, sessions, validation, verification
 from ..errors import HTTPError
+from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
@@ -24,6 +25,10 @@ def signup(request: Request, app) -> Response:
     if user is None:
         raise HTTPError(409, f"uid {uid} is already taken")
     request.log_uid = user["uid"]
+    if email is not None and app.mailer is not None:  # the address is unverified until its link is opened
+        url, (token_hash, expires_at) = verification.new_link(app)
+        app.store.store_verification_link(user["id"], email, token_hash, expires_at, app.clock())
+        verification.send_link(app, user, url)
     return Response.json(user, 201)
 
 
@@ -32,20 +37,24 @@ def me(request: Request, app) -> Response:
 
 
 def update_me(request: Request, app) -> Response:
-    """Change your name or email; or your password, which needs the current one."""
+    """Change your name or email (a new address needs a fresh sign-in, and is unverified until the
+    link sent to it is opened); or your password, which needs the current one."""
     body = read_json_object(request.environ, app.settings.max_body)
     user = request.user
     changes = {}
     if "name" in body:
         changes["name"] = validation.name(body)
-    if "email" in body:
-        changes["email"] = validation.email(body)
+    email = validation.email(body) if "email" in body else None
     new_password = validation.new_password(body, user["uid"]) if "password" in body else None
-    if new_password is None and not changes:
+    if new_password is None and not changes and "email" not in body:
         raise HTTPError(400, "Send name, email, or password with current_password")
+    if "email" in body and verification.email_changes(user, email):
+        require_fresh_sign_in(request, app)
     if new_password is not None:
         app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
     updated = app.store.update_user(user["uid"], changes)
+    if updated is not None and "email" in body:
+        updated = verification.set_email(app, updated, email)
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
@@ -55,6 +64,7 @@ def update_me(request: Request, app) -> Response:
         # Every other session of this user ends and every token is outdated; this session gets a fresh cookie.
         token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"])
         sessions.reissue(request, app, response, updated, token_version)
+        notices.send(app, updated, "password_changed")
     return response
 
 
@@ -98,13 +108,14 @@ def update(request: Request, app) -> Response:
     changes = {}
     if "name" in body:
         changes["name"] = validation.name(body)
-    if "email" in body:
-        changes["email"] = validation.email(body)
+    email = validation.email(body) if "email" in body else None
     if "role" in body:
         changes["role"] = validation.role(body)
-    if not changes:
+    if not changes and "email" not in body:
         raise HTTPError(400, "Send any of name, email, role")
     user = app.store.update_user(uid, changes)
+    if user is not None and "email" in body:
+        user = verification.set_email(app, user, email)  # as the owner's own change: unverified, a link, a notice
     if user is None:
         raise HTTPError(404, f"No user {uid}")
     return Response.json(user)

@@ -16,7 +16,7 @@ from .mfa import MFAQueries
 from .sessions import SessionQueries
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
-PUBLIC_COLUMNS = "id, uid, name, email, role, created_at"  # a user as every response shows it: never the hash
+PUBLIC_COLUMNS = "id, uid, name, email, email_verified, role, created_at"  # a user as every response shows it: never the hash
 # The signed-in request's one read (``user_for_token``), written out once rather than on every request.
 TOKEN_CHECK_SQL = (
     f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
@@ -63,7 +63,7 @@ def _fetch_one(cursor) -> dict | None:
 
 def _public(row) -> dict:
     return {"id": row["id"], "uid": row["uid"], "name": row["name"], "email": row["email"],
-            "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
+            "email_verified": bool(row["email_verified"]), "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
 
 
 class SQLStore(MFAQueries, SessionQueries):

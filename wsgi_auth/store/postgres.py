@@ -39,6 +39,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..config import database_label
 from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart
+from .account import AccountQueries
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -132,7 +133,7 @@ def _cut(connection) -> None:
         pass  # closed meanwhile: nothing to cut
 
 
-class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
+class PostgresStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
     dialect = "postgresql"
     integrity_error = psycopg.errors.UniqueViolation
     driver_error = psycopg.Error
@@ -312,7 +313,8 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys",
+                      "verification_sends"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

@@ -219,8 +219,30 @@ MIGRATIONS = [
         ALTER TABLE login_failures ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;  -- 1 until the hash says wrong
         """,
     ),
+    Migration(
+        "email verification",  # handlers/profile.py; accounts made before this start unverified
+        """
+        ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;  -- 1 once its owner opened the link
+        -- A verified address belongs to one account, ignoring case; unverified ones may repeat.
+        CREATE UNIQUE INDEX users_verified_email ON users (lower(email)) WHERE email_verified = 1;
+        CREATE TABLE email_verifications (
+            user_id    {bigint} PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,  -- only the newest link
+            token_hash TEXT NOT NULL UNIQUE,             -- SHA-256 of the token; never the token
+            email      TEXT NOT NULL,                    -- the address the link was sent to: it verifies that one only
+            created_at {real} NOT NULL,
+            expires_at {real} NOT NULL
+        );
+        CREATE TABLE verification_sends (
+            id      {counter_id},
+            user_id {bigint} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            at      {real} NOT NULL                      -- a link sent again on request: at most 3 an hour
+        );
+        CREATE INDEX verification_sends_user ON verification_sends (user_id, at);
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
 COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities",
-                 "totp", "recovery_codes", "passkey_users", "passkeys", "passkey_challenges"]
+                 "totp", "recovery_codes", "passkey_users", "passkeys", "passkey_challenges",
+                 "email_verifications", "verification_sends"]

@@ -37,6 +37,7 @@ from pathlib import Path
 from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
 from .changes import MARK_SIZE, ChangeMark, TokenChecks, open_mark_file
 from .schema import MIGRATIONS
+from .account import AccountQueries
 from .identities import IdentityQueries
 from .passkeys import PasskeyQueries
 
@@ -140,7 +141,7 @@ def _wrote(connection: sqlite3.Connection, changes_before: int) -> bool:
         return True
 
 
-class SqliteStore(PasskeyQueries, IdentityQueries, SQLStore):
+class SqliteStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error

@@ -1,0 +1,101 @@
+"""The account's own page: verifying the email address, deleting the account, taking a copy of its data.
+
+The links and how an address changes are ``verification.py``; here is who may do what: anyone holding
+a link verifies the address it was sent to (once, within 24 hours; 409 when another account verified
+that address first); the signed-in user asks for the link again (3 an hour), downloads their data and
+deletes their account (both after a fresh sign-in). See docs/DECISIONS.md.
+"""
+
+from .. import sessions
+from ..errors import HTTPError
+from ..fresh_sign_in import require_fresh_sign_in
+from ..http import Request, Response, read_json_object
+from ..store.account import AddressTaken
+from ..verification import new_link, send_link, token_hash
+from .mfa import _status as mfa_status
+from .sessions import _shown as shown_session
+
+MAX_TOKEN_LENGTH = 128  # ours are 43 characters
+INVALID_LINK = "This verification link is invalid or has expired"
+ADDRESS_TAKEN = "This email address is verified on another account already"
+NO_EMAIL = "Your account has no email address: set one first"
+ALREADY_VERIFIED = "Your email address is verified already"
+NO_MAIL_HERE = "Email is not available here: ask an Admin to mark your address verified"
+LAST_ADMIN = "You are the last Admin: make another account an Admin before deleting yours"
+
+
+# -- verification ------------------------------------------------------------------------------
+
+
+def _invalid_link(request: Request, app):
+    # Counted as a failed login of the client address, as a bad reset link is: guessing gets 429.
+    app.throttle.attempt_login(None, request.remote_addr)
+    app.throttle.housekeeping()
+    raise HTTPError(400, INVALID_LINK)
+
+
+def verify(request: Request, app) -> Response:
+    """Anyone holding the link: the address it was sent to is verified (200 and the user)."""
+    body = read_json_object(request.environ, app.settings.max_body)
+    token = body.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isascii():
+        _invalid_link(request, app)
+    try:
+        user = app.store.verify_email(token_hash(token), app.clock())
+    except AddressTaken:
+        raise HTTPError(409, ADDRESS_TAKEN) from None
+    if user is None:
+        _invalid_link(request, app)
+    request.log_uid = user["uid"]
+    return Response.json(user)
+
+
+def resend(request: Request, app) -> Response:
+    """A new link for the signed-in user's unverified address; at most 3 an hour."""
+    user = request.user
+    if not user["email"]:
+        raise HTTPError(400, NO_EMAIL)
+    if user["email_verified"]:
+        raise HTTPError(400, ALREADY_VERIFIED)
+    if app.mailer is None:
+        raise HTTPError(501, NO_MAIL_HERE)
+    app.throttle.attempt_verification_send(user["id"])
+    url, (token_hash, expires_at) = new_link(app)
+    app.store.store_verification_link(user["id"], user["email"], token_hash, expires_at, app.clock())
+    send_link(app, user, url)
+    message = f"A new verification link has been sent to {user['email']}; any older link no longer works"
+    return Response.json({"message": message, "data": None}, 202)
+
+
+# -- deleting the account, and its data ----------------------------------------------------------
+
+
+def delete_me(request: Request, app) -> Response:
+    """Delete the signed-in user's own account: 204, the cookie cleared, every session ended."""
+    require_fresh_sign_in(request, app)
+    outcome = app.store.delete_own_account(request.user["id"])
+    if outcome == "last admin":
+        raise HTTPError(409, LAST_ADMIN)
+    request.log_uid = request.user["uid"]
+    response = Response.no_content()
+    sessions.end(app, response)  # the sessions went with the account; the browser drops its cookie
+    return response
+
+
+def export(request: Request, app) -> Response:
+    """Everything the service holds about the caller, as a JSON download; no secret of any kind
+    (password hash, tokens, cookie, TOTP secret, recovery codes, passkey public keys)."""
+    require_fresh_sign_in(request, app)
+    user = request.user
+    data = {
+        "user": user,
+        "sessions": [shown_session(row, request.claims["sid"]) for row in app.store.list_sessions(user["id"], app.clock())],
+        "events": app.store.exported_events(user["id"]),
+        "identities": app.store.identities(user["id"]),
+        "passkeys": app.store.passkeys(user["id"]),
+        "mfa": mfa_status(app, user["id"]),
+    }
+    response = Response.json(data)
+    filename = f"wsgi_auth-{user['uid']}.json"  # a uid is ASCII letters, digits and hyphens: safe in the header
+    response.headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
+    return response
