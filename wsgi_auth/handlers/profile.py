@@ -29,8 +29,7 @@ LAST_ADMIN = "You are the last Admin: make another account an Admin before delet
 
 def _invalid_link(request: Request, app):
     # Counted as a failed login of the client address, as a bad reset link is: guessing gets 429.
-    app.throttle.attempt_login(None, request.remote_addr)
-    app.throttle.housekeeping()
+    app.throttle.count_failure(request.remote_addr)
     raise HTTPError(400, INVALID_LINK)
 
 
