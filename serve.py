@@ -11,6 +11,7 @@ on stderr and a non-zero exit.
 
 import argparse
 import encodings.idna  # noqa: F401  (see say_when_listening)
+import multiprocessing
 import os
 import signal
 import socket
@@ -63,6 +64,9 @@ def worker_app():
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        parent = multiprocessing.parent_process()
+        if parent is not None and os.getppid() != parent.pid:  # serve.py died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
     return create_app()
 
 

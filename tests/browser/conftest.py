@@ -30,6 +30,21 @@ from browser_support import (  # noqa: E402
 REQUIRE_BROWSER = os.environ.get("WSGI_AUTH_REQUIRE_BROWSER") == "1"
 
 
+FIXED_PORT_FIXTURES = {"service", "static_site"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Every browser test is marked ``browser``; those on the fixed ports (``service``, ``static_site``) form
+    one xdist group, so parallel workers (``-n``, ``--dist loadgroup``) run them one after another on one
+    worker. The others (a service of their own on a free port) spread like any test."""
+    for item in items:
+        if Path(str(item.path)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+            if FIXED_PORT_FIXTURES & set(item.fixturenames):
+                item.add_marker(pytest.mark.xdist_group("browser_fixed_ports"))
+
+
 def unavailable(reason):
     if REQUIRE_BROWSER:
         pytest.fail(f"{reason} (and WSGI_AUTH_REQUIRE_BROWSER=1)", pytrace=False)

@@ -140,10 +140,13 @@ def test_idle_keep_alive_and_slow_header_connections_are_closed(serve):
 
 def test_workers_stop_when_serve_py_is_killed(serve):
     service = serve("--workers", "2")
-    workers = children(service.process.pid)
+    deadline = time.monotonic() + 30
+    while len(workers := children(service.process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # ready means one worker answers; the other may still be forking
+    assert len(workers) >= 2
     service.process.kill()  # SIGKILL: serve.py cannot stop them itself
     service.process.wait(10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a limit, not the time it takes: the machine may be loaded
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if alive(pid)]
