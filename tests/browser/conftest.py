@@ -36,19 +36,16 @@ expect.set_options(timeout=WAIT_LIMIT_MS)
 REQUIRE_BROWSER = os.environ.get("WSGI_AUTH_REQUIRE_BROWSER") == "1"
 
 
-FIXED_PORT_FIXTURES = {"service", "static_site"}
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """Every browser test is marked ``browser``; those on the fixed ports (``service``, ``static_site``) form
-    one xdist group, so parallel workers (``-n``, ``--dist loadgroup``) run them one after another on one
-    worker. The others (a service of their own on a free port) spread like any test."""
+    """Every browser test is marked ``browser`` and put in one xdist group: parallel workers (``-n``,
+    ``--dist loadgroup``) run them one after another on one worker, with one Chromium, as a single process
+    does. Most need the fixed ports 8587 and 4887; the others bind extra loopback addresses (127.0.0.2,
+    127.0.0.3) and, run beside the rest, met a connection refused there under load."""
     for item in items:
         if Path(str(item.path)).resolve().is_relative_to(HERE):
             item.add_marker(pytest.mark.browser)
-            if FIXED_PORT_FIXTURES & set(item.fixturenames):
-                item.add_marker(pytest.mark.xdist_group("browser_fixed_ports"))
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def unavailable(reason):
