@@ -43,6 +43,7 @@ passwords.HASHING_NICE = 0
 # Every process the tests start inherits this variable (not WSGI_AUTH_*: those are cleared for the
 # tests and for the services they start), so the session can tell at its end whether one is still alive.
 RUN_MARK = "PYTEST_WSGI_AUTH_RUN"
+LEFT_BEHIND = pytest.StashKey[dict]()  # {pid: command line} of those found alive at the end
 
 
 def pytest_configure(config):
@@ -72,9 +73,6 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_sep("=", f"{len(left)} process(es) left behind by the tests (now killed)", red=True)
         for pid, command in left.items():
             terminalreporter.write_line(f"pid {pid}: {command}")
-
-
-LEFT_BEHIND = pytest.StashKey[dict]()
 
 
 def processes_left_behind(mark: str, grace: float = 10) -> dict[int, str]:
