@@ -12,6 +12,7 @@ on stderr and a non-zero exit.
 import argparse
 import encodings.idna  # noqa: F401  (see say_when_listening)
 import ipaddress
+import multiprocessing
 import os
 import signal
 import socket
@@ -98,12 +99,19 @@ def claim_port(host: str, port: int) -> int:
 
 
 def worker_app():
-    """A worker's own app. A worker also stops if serve.py itself is killed (SIGKILL, OOM): no orphans."""
+    """A worker's own app. A worker also dies if serve.py itself is killed (SIGKILL, OOM): no orphans.
+
+    SIGKILL, not SIGTERM: a SIGTERM that came while granian was still starting the worker was caught and
+    then never acted on, and the worker lived on. serve.py's own clean stop (SIGTERM, Ctrl-C) still stops
+    the workers gently; this signal comes only when serve.py is already gone."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        parent = multiprocessing.parent_process()
+        if parent is not None and os.getppid() != parent.pid:  # serve.py died before the line above
+            os.kill(os.getpid(), signal.SIGKILL)
     app = create_app()
     threads = os.environ.get(WORKER_THREADS_ENV, "")
     if threads.isdigit():  # logins waiting for a turn leave some threads to signed-in requests

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from support import PASSWORD, SECRET_KEY, assert_user, login, new_client
+from support import PASSWORD, SECRET_KEY, assert_user, login, new_client, run_cli
 
 from wsgi_auth.config import database_label
 
@@ -16,7 +16,8 @@ REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture
 def cli(tmp_path, settings):
-    """``cli("user", "add", ..., stdin=...)`` -> CompletedProcess, on the test's database."""
+    """``cli("user", "add", ..., stdin=...)`` -> CompletedProcess, on the test's database: the command's
+    ``main()`` in this process (``process=True``: a real ``python -m wsgi_auth``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
     env.update(
         WSGI_AUTH_DATABASE=settings["database"],
@@ -25,16 +26,8 @@ def cli(tmp_path, settings):
         PYTHONPATH=REPO_DIR + os.pathsep + env.get("PYTHONPATH", ""),
     )
 
-    def run(*args, stdin="", extra_env=None, cwd=None):
-        return subprocess.run(
-            [sys.executable, "-m", "wsgi_auth", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=cwd or tmp_path,
-            env={**env, **(extra_env or {})},
-            timeout=60,
-        )
+    def run(*args, stdin="", extra_env=None, cwd=None, process=False):
+        return run_cli({**env, **(extra_env or {})}, cwd or tmp_path, *args, stdin=stdin, process=process)
 
     return run
 
@@ -59,7 +52,7 @@ def add(cli, uid, password=PASSWORD, *extra):
 
 
 def test_user_add_reads_password_from_stdin_and_user_can_sign_in(cli, app):
-    add(cli, "alice")
+    ok(cli("user", "add", "alice", "--name", "Name of alice", stdin=PASSWORD + "\n", process=True))  # the real command
     client = new_client(app)
     body = login(client, "alice", PASSWORD).json
     assert_user(body["data"], uid="alice", name="Name of alice", role="User")

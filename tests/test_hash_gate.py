@@ -265,7 +265,7 @@ def test_wrong_passwords_through_the_gate_still_count(client):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread CPU priority is Linux's")
-def test_bcrypt_runs_on_a_lower_priority_thread_than_requests():
+def test_bcrypt_runs_on_a_lower_priority_thread_than_requests(production_hashing_priority):
     # Under a login flood, a core shared by a hash and a signed-in request goes to the request first.
     def priority():
         return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support import PASSWORD, SECRET_KEY, login, new_client, signup
+from support import PASSWORD, SECRET_KEY, cli_in_process, login, new_client, signup
 from support.postgres import PG_PASSWORD, free_port
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -139,8 +139,7 @@ def _cli(*args, env=None):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("WSGI_AUTH_")}
     environment.update(WSGI_AUTH_SECRET_KEY=SECRET_KEY, WSGI_AUTH_BCRYPT_ROUNDS="4", **(env or {}),
                        PYTHONPATH=REPO_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "wsgi_auth", *args], capture_output=True, text=True,
-                          env=environment, timeout=60)  # fmt: skip
+    return cli_in_process(environment, os.getcwd(), *args)
 
 
 def test_db_copy_sqlite_to_postgresql_and_back_keeps_accounts_and_live_state(make_app, tmp_path, postgres_database):

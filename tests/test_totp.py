@@ -7,10 +7,9 @@ turning it off ends the other sessions; the secret is stored only encrypted, and
 """
 
 import json
+import os
 import re
 import secrets
-import subprocess
-import sys
 import threading
 
 import pyotp
@@ -22,7 +21,7 @@ from wsgi_auth import tokens
 
 from support import (
     LOGIN_FAILED, PASSWORD, REPO_DIR, SECRET_KEY, TOKEN_INVALID, X_ORIGIN, assert_error, assert_json, assert_no_leaks,
-    cookie, db_rows, login, new_client, retry_after, set_cookies, signup, token_of,
+    cli_in_process, cookie, db_rows, login, new_client, retry_after, set_cookies, signup, token_of,
 )
 
 CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"
@@ -460,8 +459,7 @@ def test_db_copy_carries_totp_and_recovery_codes(make_app, tmp_path, clock, post
     login(client, "alice")
     secret, codes = turn_on(client, clock)
     env = {"PATH": "/usr/bin:/bin", "WSGI_AUTH_SECRET_KEY": SECRET_KEY, "PYTHONPATH": str(REPO_DIR)}
-    done = subprocess.run([sys.executable, "-m", "wsgi_auth", "db", "copy", source, postgres_database],
-                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    done = cli_in_process(env, tmp_path, "db", "copy", source, postgres_database)
     assert done.returncode == 0, done.stderr
     assert "1 totp, 10 recovery_codes" in done.stdout
     copied = make_app(database=postgres_database)
@@ -525,8 +523,7 @@ def test_a_page_on_another_origin_cannot_set_up_or_turn_off_totp(app, alice_on, 
 def run_cli(settings, *args, key=SECRET_KEY, previous=None):
     env = {"PATH": "/usr/bin:/bin", "WSGI_AUTH_SECRET_KEY": key, "PYTHONPATH": str(REPO_DIR),
            **({"WSGI_AUTH_PREVIOUS_SECRET_KEY": previous} if previous else {})}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "wsgi_auth", *args, "--database", settings["database"]],
-                          capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    return cli_in_process(env, os.getcwd(), *args, "--database", settings["database"])
 
 
 def test_reseal_totp_lets_the_previous_key_go(make_app, settings, alice_on, clock):

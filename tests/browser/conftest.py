@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
@@ -26,8 +27,25 @@ from browser_support import (  # noqa: E402
     ApiClient, StaticSite, launch_chromium, port_is_free, start_service,
 )
 
+# How long a waiting step (a click's wait, expect_response, an expect() assertion) may take before it fails:
+# a limit, not its time. Two cores run the suite's workers, servers and Chromium at once; 15 s was met.
+WAIT_LIMIT_MS = 45_000
+expect.set_options(timeout=WAIT_LIMIT_MS)
+
 # Read now: the request tests' autouse fixture clears WSGI_AUTH_* from the environment.
 REQUIRE_BROWSER = os.environ.get("WSGI_AUTH_REQUIRE_BROWSER") == "1"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Every browser test is marked ``browser`` and put in one xdist group: parallel workers (``-n``,
+    ``--dist loadgroup``) run them one after another on one worker, with one Chromium, as a single process
+    does. Most need the fixed ports 8587 and 4887; the others bind extra loopback addresses (127.0.0.2,
+    127.0.0.3) and, run beside the rest, met a connection refused there under load."""
+    for item in items:
+        if Path(str(item.path)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def unavailable(reason):
@@ -76,7 +94,7 @@ def api(service):
 @pytest.fixture
 def context(browser):
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(15000)  # a waiting step's limit, not its time: CI shares 2 cores with servers
+    context.set_default_timeout(WAIT_LIMIT_MS)
     yield context
     context.close()
 

@@ -11,6 +11,8 @@ import secrets
 import pytest
 from browser_support import log_out, make_user, own_host_service, submit_login
 
+pytestmark = pytest.mark.browser
+
 REFUSED_LOGIN = "Passkey sign-in failed: this passkey is not registered here or its answer does not check out"
 
 

@@ -17,6 +17,8 @@ from smtp_server import SMTPServer
 
 from support import PASSWORD
 
+pytestmark = pytest.mark.browser
+
 HOST = "127.0.0.2"
 SENT = "If that account exists and has an email address, a reset link has been sent"
 NEW_PASSWORD = "a brand new pw"

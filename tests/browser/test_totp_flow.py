@@ -18,6 +18,8 @@ from browser_support import log_out, own_host_service, submit_login
 
 from support import PASSWORD
 
+pytestmark = pytest.mark.browser
+
 HOST = "127.0.0.3"
 INVALID_CODE = "Invalid or already used code"
 CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"

@@ -11,11 +11,13 @@
   asks for (wrong key, issuer, audience, nonce, expired...), to prove each one is refused.
 - :class:`BlackHole`: accepts connections and never answers (a provider that hangs).
 
-Without node or the npm package, the tests that need the real provider skip and say why;
-with ``CI=true`` (or ``WSGI_AUTH_REQUIRE_BROWSER=1``) they fail instead.
+The first test that needs the real provider installs it (``npm ci`` in tests/oauth) when node and
+npm are there. Without them, or if the install fails, those tests skip and say why; with ``CI=true``
+(or ``WSGI_AUTH_REQUIRE_BROWSER=1``) they fail instead.
 """
 
 import base64
+import fcntl
 import hashlib
 import html
 import json
@@ -62,11 +64,10 @@ class OpenIDProvider:
 
     @staticmethod
     def missing() -> str | None:
+        """Why the real provider cannot run, or None. Installs it first (``npm ci``) if node and npm are here."""
         if shutil.which("node") is None:
             return "node is not installed (apt-get install nodejs npm)"
-        if not (HERE / "node_modules" / "oidc-provider").is_dir():
-            return "oidc-provider is not installed (cd tests/oauth && npm ci)"
-        return None
+        return install_oidc_provider()
 
     def start(self, timeout=20):
         self.process = subprocess.Popen(
@@ -96,6 +97,46 @@ class OpenIDProvider:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _installed_version() -> str | None:
+    try:
+        return json.loads((HERE / "node_modules" / "oidc-provider" / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def install_oidc_provider() -> str | None:
+    """``npm ci`` in tests/oauth unless the version package.json names is there; None once it is, else why not.
+
+    The test session does it itself, on first need, so a fresh checkout runs these tests without a
+    manual step. A lock on package.json makes parallel workers (and parallel sessions) wait for one
+    install instead of racing; a failed install is remembered for the rest of the process."""
+    global _install_failure
+    wanted = json.loads((HERE / "package.json").read_text())["dependencies"]["oidc-provider"]
+    if _installed_version() == wanted:
+        return None
+    if _install_failure is not None:
+        return _install_failure
+    if shutil.which("npm") is None:
+        return "oidc-provider is not installed and npm is missing (apt-get install npm; cd tests/oauth && npm ci)"
+    with open(HERE / "package.json") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if _installed_version() == wanted:  # another worker installed it while we waited
+            return None
+        try:
+            done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE,
+                                  capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)  # fmt: skip
+            problem = None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1]
+        except subprocess.TimeoutExpired:
+            problem = "took over 300 s"
+    if problem is None and _installed_version() == wanted:
+        return None
+    _install_failure = f"oidc-provider could not be installed (cd tests/oauth && npm ci: {problem or 'no package'})"
+    return _install_failure
+
+
+_install_failure = None
 
 
 class _Server(BackgroundHTTPServer):

@@ -162,7 +162,7 @@ def test_github_that_hangs_is_unreachable_after_the_timeout(fast_timeouts):
         _, pending = github.start(REDIRECT.format("github"))
         started = time.monotonic()
         assert reason_of(lambda: github.finish(pending, {"code": "c"})) == oauth.UNREACHABLE
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10  # 0.5 s timeouts, with room for a loaded machine; never for ever
     finally:
         hole.stop()
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -113,13 +114,24 @@ def test_a_port_in_use_is_one_line_and_a_non_zero_exit(tmp_path):
 
 def test_every_worker_writes_one_access_log_line_per_request(serve):
     service = serve("--workers", "2")
-    for _ in range(60):
-        assert service.request("GET", "/api/id").status == 401
+
+    def logged():
+        return [line for line in service.stderr().splitlines() if " GET /api/id 401 " in line]
+
+    def workers(lines):  # the request id is the worker's own prefix and a counter
+        return {line.split()[-2].split("-")[0] for line in lines}
+
+    # Which worker takes a connection is the kernel's choice (on a busy machine one may take them all for a
+    # while): requests 8 at a time, until both workers have answered some, 600 at most.
+    sent = 0
+    with ThreadPoolExecutor(8) as pool:
+        while sent < 600 and (sent == 0 or len(workers(logged())) < 2):
+            assert set(pool.map(lambda _: service.request("GET", "/api/id").status, range(60))) == {401}
+            sent += 60
     service.stop()
-    lines = [line for line in service.stderr().splitlines() if " GET /api/id 401 " in line]
-    assert len(lines) == 60
-    # The request id is the worker's own prefix and a counter: two prefixes, two workers served.
-    assert len({line.split()[-2].split("-")[0] for line in lines}) == 2, lines[:5]
+    lines = logged()
+    assert len(lines) == sent
+    assert len(workers(lines)) == 2, lines[:5]
 
 
 def test_a_body_over_the_limit_gets_413_through_the_server(serve):
@@ -145,10 +157,13 @@ def test_idle_keep_alive_and_slow_header_connections_are_closed(serve):
 
 def test_workers_stop_when_serve_py_is_killed(serve):
     service = serve("--workers", "2")
-    workers = children(service.process.pid)
+    deadline = time.monotonic() + 30
+    while len(workers := children(service.process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # ready means one worker answers; the other may still be forking
+    assert len(workers) >= 2
     service.process.kill()  # SIGKILL: serve.py cannot stop them itself
     service.process.wait(10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # a limit, not the time it takes: the machine may be loaded
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in workers if alive(pid)]
@@ -166,7 +181,7 @@ def test_idle_keep_alive_connections_do_not_keep_a_new_client_waiting(serve):
         with socket.create_connection((service.host, service.port), timeout=10) as fresh:
             fresh.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             assert fresh.recv(4096).startswith(b"HTTP/1.1 200")
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # not after the idle ones' 10 s header timeout
     finally:
         for sock in idle:
             sock.close()

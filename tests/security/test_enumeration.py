@@ -75,21 +75,31 @@ def _seconds_for_one_failure(client, clock, uid):
 
 @pytest.mark.slow
 def test_unknown_uid_costs_what_a_wrong_password_costs(make_app, clock):
-    """At bcrypt cost 10, medians of interleaved samples agree within 25%."""
+    """At bcrypt cost 10, medians of interleaved samples agree within 25%.
+
+    Other work on a shared machine can slow one kind's samples more than another's, so up to three rounds
+    are measured and one that agrees is enough: a real difference (an unknown uid was once 100x cheaper)
+    shows in every round."""
     app = make_app(bcrypt_rounds=10)
     client = new_client(app)
     signup(client, "alice")
     uids = {"known": "alice", "unknown": "nobody", "impossible": "no body!"}
     for uid in uids.values():  # warm up every path once
         _seconds_for_one_failure(client, clock, uid)
-    samples = {kind: [] for kind in uids}
-    for _ in range(5):
-        for kind, uid in uids.items():
-            samples[kind].append(_seconds_for_one_failure(client, clock, uid))
-    medians = {kind: statistics.median(times) for kind, times in samples.items()}
-    assert medians["known"] > 0.01, "bcrypt cost 10 should take well over 10 ms; is the password really checked?"
-    for kind in ("unknown", "impossible"):
-        assert abs(medians["known"] - medians[kind]) / max(medians["known"], medians[kind]) < 0.25, medians
+
+    def agree(medians):
+        return all(abs(medians["known"] - medians[kind]) / max(medians["known"], medians[kind]) < 0.25
+                   for kind in ("unknown", "impossible"))  # fmt: skip
+
+    rounds = []
+    while len(rounds) < 3 and not (rounds and agree(rounds[-1])):
+        samples = {kind: [] for kind in uids}
+        for _ in range(5):
+            for kind, uid in uids.items():
+                samples[kind].append(_seconds_for_one_failure(client, clock, uid))
+        rounds.append({kind: statistics.median(times) for kind, times in samples.items()})
+    assert rounds[-1]["known"] > 0.01, "bcrypt cost 10 should take well over 10 ms; is the password really checked?"
+    assert agree(rounds[-1]), rounds
 
 
 @pytest.mark.slow

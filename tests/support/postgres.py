@@ -3,8 +3,8 @@
 The cluster lives in a temporary directory on a free port, run by the
 ``postgres`` user (PostgreSQL refuses root), with durability switched off
 (tests do not survive power cuts). One database is migrated once; each test
-starts with every table but ``schema_migrations`` emptied (``TRUNCATE``, far
-cheaper than a database per test). Without the binaries the PostgreSQL half
+starts with every table but ``schema_migrations`` emptied (``DELETE``, far
+cheaper than ``TRUNCATE`` or a database per test). Without the binaries the PostgreSQL half
 skips with the reason; with ``CI=true`` it fails instead.
 
 Use in a conftest::
@@ -52,6 +52,7 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="wsgi_auth-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
+        self._emptying = {}  # dbname: the statements that empty it
         os.chmod(self.dir, 0o777)
         pwfile = self.dir / "pw"
         pwfile.write_text(PG_PASSWORD)
@@ -83,6 +84,22 @@ class Cluster:
         name = "t_" + uuid.uuid4().hex[:12]
         self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""))
         return name
+
+    def empty(self, dbname: str):
+        """Every table but ``schema_migrations`` emptied and its ids restarted, as ``TRUNCATE ... RESTART
+        IDENTITY`` would, in one round trip: ``DELETE`` (foreign keys not checked: every table goes) is ten
+        times cheaper than ``TRUNCATE`` for tables of a few rows, and this runs before every test."""
+        if dbname not in self._emptying:
+            tables = self.sql("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+                              "AND tablename <> 'schema_migrations'", dbname)  # fmt: skip
+            sequences = self.sql("SELECT quote_literal(quote_ident(sequencename)), start_value FROM pg_sequences "
+                                 "WHERE schemaname = 'public'", dbname)  # fmt: skip
+            self._emptying[dbname] = "".join(
+                ["SET session_replication_role = replica;"]
+                + [f"DELETE FROM {table};" for (table,) in tables]
+                + [f"SELECT setval({sequence}, {start}, false);" for sequence, start in sequences]
+            )
+        self.sql(self._emptying[dbname], dbname)
 
     def drop_database(self, name: str):
         self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -116,11 +133,7 @@ def postgres_cluster():
 @pytest.fixture
 def postgres_database(postgres_cluster):
     """The URL of the migrated test database, every table emptied (ids restart at 1)."""
-    tables = postgres_cluster.sql(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'",
-        "wsgi_auth_tests",
-    )
-    postgres_cluster.sql(f"TRUNCATE {', '.join(t for (t,) in tables)} RESTART IDENTITY CASCADE", "wsgi_auth_tests")
+    postgres_cluster.empty("wsgi_auth_tests")
     return postgres_cluster.url("wsgi_auth_tests")
 
 

@@ -81,10 +81,74 @@ def service_env(workdir, **settings) -> dict:
     return env
 
 
-def run_cli(env: dict, cwd, *args, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
-    """``python -m wsgi_auth *args`` with this environment, as text."""
+def run_cli(env: dict, cwd, *args, stdin: str = "", timeout: float = 60,
+            process: bool = False) -> subprocess.CompletedProcess:  # fmt: skip
+    """``python -m wsgi_auth *args`` with this environment, as text: in this process (``cli_in_process``),
+    or as a real process with ``process=True`` where the process itself is what a test is about."""
+    if not process:
+        return cli_in_process(env, cwd, *args, stdin=stdin)
     return subprocess.run([sys.executable, "-m", "wsgi_auth", *args], input=stdin, capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=timeout)  # fmt: skip
+
+
+def cli_in_process(env: dict, cwd, *args, stdin: str = "") -> subprocess.CompletedProcess:
+    """What ``python -m wsgi_auth *args`` does, without starting Python again (a process costs seconds
+    on a loaded machine): its ``main()`` run here with ``env`` as the whole environment, ``cwd`` as the
+    working directory, stdin, stdout and stderr as text, an uncaught exception printed as Python prints
+    it (exit status 1), and every store it opened closed afterwards, as an exit would."""
+    import contextlib
+    import io
+    import traceback
+
+    from wsgi_auth.__main__ import main
+    from wsgi_auth.store.postgres import PostgresStore
+    from wsgi_auth.store.sqlite import SqliteStore
+
+    opened = []
+
+    def recording(cls):
+        original = cls.__init__
+
+        def __init__(self, *a, **kw):
+            opened.append(self)
+            original(self, *a, **kw)
+
+        return original, __init__
+
+    saved_environ, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    originals = {cls: recording(cls) for cls in (PostgresStore, SqliteStore)}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for cls, (_, patched) in originals.items():
+            cls.__init__ = patched
+        os.environ.clear()
+        os.environ.update({"COLUMNS": "80", **env})  # argparse wraps help as for a pipe
+        os.chdir(cwd)
+        sys.stdin = io.StringIO(stdin)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(args))
+            except SystemExit as exit:  # argparse: --help, a usage mistake
+                status = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+                if exit.code is not None and not isinstance(exit.code, int):
+                    print(exit.code, file=sys.stderr)
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # noqa: BLE001  (what the interpreter prints, then exit status 1)
+                traceback.print_exc()
+                status = 1
+    finally:
+        for cls, (original, _) in originals.items():
+            cls.__init__ = original
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        for store in opened:
+            with contextlib.suppress(Exception):
+                store.close()
+    return subprocess.CompletedProcess([sys.executable, "-m", "wsgi_auth", *args], status or 0, out.getvalue(),
+                                       err.getvalue())  # fmt: skip
 
 
 class Response:
