@@ -55,6 +55,9 @@ class Settings:
     mail_from: str
     reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
+    # "Remember me" (docs/SESSIONS.md): such a session's idle and absolute limits, instead of TOKEN_TTL and SESSION_MAX_AGE
+    remember_idle: int = 7 * 24 * 3600
+    remember_max_age: int = 30 * 24 * 3600
 
     @property
     def cookie_samesite(self) -> str:
@@ -265,10 +268,26 @@ def load_settings(**overrides) -> Settings:
         public_dir=str(_env("public_dir", overrides, PUBLIC_DIR)),
         session_max_age=_int("session_max_age", _env("session_max_age", overrides, 43200), 60, 366 * 24 * 3600),
         reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
+        remember_idle=_int("remember_idle", _env("remember_idle", overrides, 604800), 60, 366 * 24 * 3600),
+        remember_max_age=_int("remember_max_age", _env("remember_max_age", overrides, 2592000), 60, 366 * 24 * 3600),
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
+    _check_remember(settings)
     return settings
+
+
+def _check_remember(s: Settings) -> None:
+    """"Remember me" keeps a browser signed in longer than an ordinary session, never shorter."""
+    if s.remember_idle > s.remember_max_age:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must not exceed "
+                          f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age})")  # fmt: skip
+    if s.remember_idle < s.token_ttl:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must be at least "
+                          f"{ENV_PREFIX}TOKEN_TTL ({s.token_ttl})")  # fmt: skip
+    if s.remember_max_age < s.session_max_age:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age}) must be at least "
+                          f"{ENV_PREFIX}SESSION_MAX_AGE ({s.session_max_age})")  # fmt: skip
 

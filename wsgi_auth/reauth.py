@@ -5,7 +5,7 @@ failed login of the uid (throttle.py): 403 here, 429 once the uid has failed too
 passes the login gate (hash_gate.py) like any other bcrypt check.
 """
 
-from . import passwords, validation
+from . import events, passwords, validation
 from .errors import HTTPError
 from .http import Request
 
@@ -22,6 +22,7 @@ def check_current_password(request: Request, app, body: dict) -> str:
     with app.hash_gate.counted(app.throttle, uid_key, request.remote_addr):
         matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
     if not matches:
+        app.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), app.clock())
         app.throttle.housekeeping()  # the failure itself was counted by attempt_login
         raise HTTPError(403, WRONG_PASSWORD)
     return uid_key

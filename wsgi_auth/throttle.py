@@ -8,6 +8,7 @@ when it succeeds, so parallel guesses cannot slip past the limit.
 
 import math
 
+from . import events
 from .errors import HTTPError
 
 FAILURE_WINDOW = 15 * 60
@@ -46,6 +47,7 @@ class Throttle:
         self.next_purge = now + PURGE_INTERVAL
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
+        self.store.purge_events(now - events.RETENTION)  # security activity is kept 90 days
 
     def attempt_login(self, uid_key: str | None, address: str) -> float:
         """429 when this uid or this address has failed too often lately (even the right password

@@ -136,7 +136,7 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys", "events"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )
