@@ -110,9 +110,11 @@ def main(argv=None) -> int:
             def databases():
                 n = next(names)
                 cluster.sql(f"CREATE DATABASE bench_events_{n}")
-                return {"sqlite": str(Path(workdir) / f"events-{n}.sqlite3"), "postgresql": cluster.url(f"bench_events_{n}")}
+                return {"sqlite": str(Path(workdir) / f"events-{n}.sqlite3"),
+                        "postgresql": cluster.url(f"bench_events_{n}")}
 
-            print("| store | clock | session alone, µs | session + event, µs | the event's cost, µs (median of pairs) |")
+            print("| store | clock | session alone, µs | session + event, µs | the event's cost, µs"
+                  " (median of pairs) |")
             print("|---|---|---:|---:|---:|")
             for name, database in databases().items():
                 found = event_write(database, args.rounds, args.calls)
@@ -131,7 +133,8 @@ def main(argv=None) -> int:
                         before = [run[clock_name] for run in runs["before"]]
                         now = [run[clock_name] for run in runs["now"]]
                         change = statistics.median(now) / statistics.median(before) - 1
-                        print(f"| {name} | {clock_name} | {statistics.median(before):.1f} | {statistics.median(now):.1f} "
+                        print(f"| {name} | {clock_name} | {statistics.median(before):.1f} "
+                              f"| {statistics.median(now):.1f} "
                               f"| {change * 100:+.1f} % | {', '.join(f'{v:.0f}' for v in before)}; "
                               f"{', '.join(f'{v:.0f}' for v in now)} |")
     finally:

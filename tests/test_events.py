@@ -108,7 +108,8 @@ def test_events_come_newest_first_a_page_at_a_time(app, alice, clock):
     assert activity(alice, "?per_page=1000")["per_page"] == 200
 
 
-@pytest.mark.parametrize("query", ["?page=0", "?page=-1", "?page=two", "?per_page=0", "?per_page=1.5", "?page=" + "9" * 12])
+@pytest.mark.parametrize("query", ["?page=0", "?page=-1", "?page=two", "?per_page=0", "?per_page=1.5",
+                                   "?page=" + "9" * 12])
 def test_a_page_that_is_not_a_positive_whole_number_is_400(alice, query):
     assert_error(activity(alice, query, status=400), 400)
 
@@ -212,7 +213,8 @@ def test_passkeys_added_and_removed_are_recorded_with_their_name(app, alice):
 
 def test_an_admin_deleting_the_account_leaves_nothing_for_a_new_account_of_that_uid(app, alice, admin_client):
     admin_client.delete("/api/users/alice", headers=X_ORIGIN)
-    assert db_rows(app, "SELECT type, user_id FROM events WHERE type = 'account_deleted'") == [("account_deleted", None)]
+    deleted = db_rows(app, "SELECT type, user_id FROM events WHERE type = 'account_deleted'")
+    assert deleted == [("account_deleted", None)]  # kept, with no account, until its 90 days are up
     again = new_client(app)
     signup(again, "alice")
     login(again, "alice")
@@ -239,7 +241,8 @@ def test_no_session_starts_when_its_event_cannot_be_written(app, alice, monkeypa
 def test_no_password_changes_when_its_event_cannot_be_written(app, alice, monkeypatch):
     from wsgi_auth.handlers import users
 
-    monkeypatch.setattr(users.events, "of", lambda request, type, detail=None: events.Event(type, None, None, BAD_DETAIL))
+    monkeypatch.setattr(users.events, "of", lambda request, type, detail=None: events.Event(type, None, None,
+                                                                                            BAD_DETAIL))
     resp = alice.put_json("/api/user", {"password": NEW_PASSWORD, "current_password": PASSWORD}, expect_errors=True)
     assert resp.status_int == 500
     monkeypatch.undo()

@@ -55,7 +55,7 @@ class Settings:
     mail_from: str
     reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
-    # "Remember me" (docs/SESSIONS.md): such a session's idle and absolute limits, instead of TOKEN_TTL and SESSION_MAX_AGE
+    # "Remember me" (docs/SESSIONS.md): the idle and absolute limits instead of TOKEN_TTL and SESSION_MAX_AGE
     remember_idle: int = 7 * 24 * 3600
     remember_max_age: int = 30 * 24 * 3600
 
