@@ -13,7 +13,7 @@ import json
 import sqlite3
 import sys
 
-from . import passwords, totp, validation
+from . import events, passwords, totp, validation
 from .config import ConfigError, check_database, database_label, load_settings
 from .errors import HTTPError
 from .handlers.reset import new_link
@@ -22,6 +22,7 @@ from .store import COPIED_TABLES, Store, StoreUnavailable
 
 
 DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
+OPERATOR = "by an operator (command line)"  # the detail of the security events a command records
 
 
 class CommandError(Exception):
@@ -94,7 +95,8 @@ def cmd_set_password(store: Store, settings, args) -> str:
     if user is None:
         raise CommandError(f"no user {args.uid}")
     password = read_password(user["uid"], "New password: ")
-    store.set_password(user["id"], passwords.hash_password(password, settings.bcrypt_rounds))
+    store.set_password(user["id"], passwords.hash_password(password, settings.bcrypt_rounds),
+                       event=events.by_operator("password_changed", OPERATOR), now=settings.clock())  # fmt: skip
     return f"password of {user['uid']} changed; every token issued before is revoked"
 
 
@@ -115,7 +117,7 @@ def cmd_totp_off(store: Store, settings, args) -> str:
         raise CommandError(f"no user {args.uid}")
     if not store.mfa_status(user["id"])[0]:
         raise CommandError(f"{user['uid']} has no two-factor authentication on")
-    store.delete_second_factors(user["id"])
+    store.delete_second_factors(user["id"], events.by_operator("totp_off", OPERATOR), settings.clock())
     ended = store.end_sessions(user["id"], settings.clock())
     return f"two-factor authentication of {user['uid']} is off; {ended} sessions ended"
 
@@ -161,7 +163,7 @@ def cmd_verify_email(store: Store, settings, args) -> str:
 
 
 def cmd_delete(store: Store, settings, args) -> str:
-    if not store.delete_user(args.uid):
+    if not store.delete_user(args.uid, events.by_operator("account_deleted", OPERATOR), settings.clock()):
         raise CommandError(f"no user {args.uid}")
     return f"deleted {args.uid}; their tokens stop working at once"
 

@@ -59,6 +59,9 @@ class Settings:
     # The login gate (hash_gate.py): bcrypt hashes this process runs at once, and how long a login may expect to wait
     hash_slots: int = 1
     login_wait: float = 10.0
+    # "Remember me" (docs/SESSIONS.md): the idle and absolute limits instead of TOKEN_TTL and SESSION_MAX_AGE
+    remember_idle: int = 7 * 24 * 3600
+    remember_max_age: int = 30 * 24 * 3600
 
     @property
     def cookie_samesite(self) -> str:
@@ -92,6 +95,8 @@ WHOLE_NUMBERS = {
     "trusted_proxies": (0, 0, 10),
     "session_max_age": (43200, 60, 366 * 24 * 3600),
     "reset_ttl": (1800, 60, 7 * 24 * 3600),
+    "remember_idle": (604800, 60, 366 * 24 * 3600),
+    "remember_max_age": (2592000, 60, 366 * 24 * 3600),
 }
 # What WSGI_AUTH_DATABASE may be: a sqlite file path, or a URL with one of these schemes.
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -372,5 +377,19 @@ def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
     _no_unknown_variables()
+    _check_remember(settings)
     return settings
+
+
+def _check_remember(s: Settings) -> None:
+    """"Remember me" keeps a browser signed in longer than an ordinary session, never shorter."""
+    if s.remember_idle > s.remember_max_age:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must not exceed "
+                          f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age})")  # fmt: skip
+    if s.remember_idle < s.token_ttl:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must be at least "
+                          f"{ENV_PREFIX}TOKEN_TTL ({s.token_ttl})")  # fmt: skip
+    if s.remember_max_age < s.session_max_age:
+        raise ConfigError(f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age}) must be at least "
+                          f"{ENV_PREFIX}SESSION_MAX_AGE ({s.session_max_age})")  # fmt: skip
 

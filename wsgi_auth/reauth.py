@@ -5,7 +5,7 @@ failed login of the uid (throttle.py): 403 here, 429 once the uid has failed too
 takes its turn at the login gate (hash_gate.py) like any other bcrypt check.
 """
 
-from . import passwords, validation
+from . import events, passwords, validation
 from .errors import HTTPError
 from .http import Request
 
@@ -28,5 +28,6 @@ def check_current_password(request: Request, app, body: dict) -> str:
     # is made (a wrong second-factor code after the right password then stays a failure: handlers/mfa.py).
     app.throttle.login_failed(attempt)
     if not matches:
+        app.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), app.clock())
         raise HTTPError(403, WRONG_PASSWORD)
     return uid_key

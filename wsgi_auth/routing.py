@@ -12,7 +12,7 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, meta, mfa, oauth, passkeys, profile, reset, sessions, users
+from .handlers import auth, events, meta, mfa, oauth, passkeys, profile, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -34,9 +34,11 @@ ROUTES = [
     ("DELETE", "/api/users/<uid>",   users.delete,      ADMIN),
     ("DELETE", "/api/users/<uid>/sessions",       sessions.end_users,     ADMIN),
     ("POST",   "/api/users/<uid>/password-reset", reset.admin_link,       ADMIN),
+    ("GET",    "/api/users/<uid>/events",         events.of_user,         ADMIN),
     ("GET",    "/api/sessions",                   sessions.list_,         SIGNED_IN),
     ("DELETE", "/api/sessions/<id>",              sessions.end_one,       SIGNED_IN),
     ("DELETE", "/api/sessions",                   sessions.end_others,    SIGNED_IN),
+    ("GET",    "/api/user/events",                events.mine,            SIGNED_IN),
     ("POST",   "/api/password-reset",             reset.request_by_email, ANYONE),
     ("POST",   "/api/password-reset/confirm",     reset.confirm,          ANYONE),
     ("GET",    "/api/mfa",                        mfa.status,             SIGNED_IN),

@@ -29,9 +29,10 @@ def open_secret(app, row: TotpRow, uid: str) -> tuple[str, bool] | None:
     return opened
 
 
-def check_code(app, user: dict, row: TotpRow, code: str) -> bool:
+def check_code(app, user: dict, row: TotpRow, code: str, used=None) -> bool:
     """True when ``code`` is a TOTP code of ``row`` not used before, or an unused recovery code of
-    ``user``; either is spent as it is accepted. Anything else (another shape, too long) is False."""
+    ``user``; either is spent as it is accepted. Anything else (another shape, too long) is False.
+    ``used``: the ``recovery_code_used`` event, recorded as a recovery code is spent."""
     if len(code) > totp.MAX_CODE_LENGTH:
         return False
     digits = totp.as_totp_code(code)
@@ -48,5 +49,5 @@ def check_code(app, user: dict, row: TotpRow, code: str) -> bool:
         return app.store.use_totp_step(user["id"], step, resealed)
     recovery = totp.as_recovery_code(code)
     if recovery is not None:
-        return app.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery))
+        return app.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery), used, app.clock())
     return False

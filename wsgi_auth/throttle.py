@@ -14,6 +14,7 @@ import dataclasses
 import math
 import time
 
+from . import events
 from .errors import HTTPError
 
 FAILURE_WINDOW = 15 * 60
@@ -68,6 +69,7 @@ class Throttle:
         self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
         self.store.purge_verifications(now, VERIFICATION_WINDOW)
+        self.store.purge_events(now - events.RETENTION)  # security activity is kept 90 days
 
     def check_login(self, uid_key: str | None, address: str) -> None:
         """429 at once when this uid or this address has failed too often lately (a read, nothing written):

@@ -95,6 +95,14 @@ CODE_RULE = "code must be the 6-digit code from your authenticator app or a reco
 TOTP_CODE_RULE = "code must be the 6-digit code from your authenticator app"
 
 
+def remember(body: dict) -> bool:
+    """"Remember me" at sign-in: true or false, false when left out; anything else is 400."""
+    value = body.get("remember", False)
+    if not isinstance(value, bool):
+        raise HTTPError(400, "remember must be true or false")
+    return value
+
+
 def login_code(body: dict) -> str | None:
     """The optional second-factor code of a login: None when absent (or null or empty); 400 when not
     a string. What it holds is checked only once the password is right."""

@@ -11,6 +11,7 @@ const uid = document.getElementById('uid');
 const password = document.getElementById('password');
 const codeField = document.getElementById('code-field');
 const code = document.getElementById('code');
+const remember = document.getElementById('remember');
 const submit = document.getElementById('submit');
 const say = sayIn(document.getElementById('message'));
 
@@ -44,7 +45,7 @@ form.addEventListener('submit', async (event) => {
     say('');  // login() shows the next answer; an error is red again
     try {
         // Step 1: the user's credentials; login() does steps 2-14.
-        const body = { uid: uid.value, password: password.value };
+        const body = { uid: uid.value, password: password.value, remember: remember.checked };
         const sentCode = !codeField.hidden && code.value.trim() !== '';
         if (sentCode) {
             body.code = code.value.trim();

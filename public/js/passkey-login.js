@@ -29,8 +29,9 @@ async function signIn() {
         message.textContent = browserMessage(error);
         return;
     }
+    const remember = document.getElementById('remember')?.checked === true;  // the login form's "Remember me"
     const result = await send(`${pythonURI}/api/authenticate/passkey`,
-        fetchInit('POST', { credential: authenticationJSON(credential) }, 'no-cache'));
+        fetchInit('POST', { credential: authenticationJSON(credential), remember }, 'no-cache'));
     if (result.ok) {
         location.assign('dashboard.html');  // the cookie is set by the browser, as after a password login
         return;

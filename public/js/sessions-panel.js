@@ -107,4 +107,7 @@ othersButton.addEventListener('click', async () => {
     await load();
 });
 
+// "This wasn't me" (js/activity-panel.js) ends the other sessions too: the list is read again.
+document.addEventListener('wsgi_auth:sessions-ended', load);
+
 load();

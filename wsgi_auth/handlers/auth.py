@@ -1,6 +1,6 @@
 """``/api/authenticate``: log in (lesson steps 2-14), with the second factor's code when TOTP is on, and log out."""
 
-from .. import passwords, second_factor, sessions, validation
+from .. import events, passwords, second_factor, sessions, totp, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 
@@ -14,6 +14,7 @@ def login(request: Request, app) -> Response:
     uid = validation.string_field(body, "uid")
     password = validation.string_field(body, "password")
     code = validation.login_code(body)  # only its type here: nothing about the account shows before the password
+    remember = validation.remember(body)
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
@@ -40,6 +41,8 @@ def login(request: Request, app) -> Response:
                 # A cheaper hash (already re-made at the current cost) fails as slowly as an unknown uid.
                 passwords.check_unknown_uid(password, app.unknown_uid_rounds)
     if not ok:
+        if found is not None:  # the account's owner sees it in their activity; an unknown uid is nobody's
+            app.store.record_event(found.user["id"], events.of(request, "sign_in_failed", "wrong password"), app.clock())
         app.throttle.login_failed(attempt)
         raise HTTPError(401, INVALID_LOGIN)  # steps 12-13
 
@@ -51,9 +54,14 @@ def login(request: Request, app) -> Response:
             # counted, so the password alone can never reset the count that limits guessing codes.
             app.throttle.forget_attempt(attempt)
             raise HTTPError(401, CODE_REQUIRED, data={"mfa_required": True})
-        if not second_factor.check_code(app, user, totp_row, code):
+        used = events.of(request, "recovery_code_used", "at sign-in")
+        if not second_factor.check_code(app, user, totp_row, code, used):
+            app.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong or used code"), app.clock())
             app.throttle.login_failed(attempt)  # a wrong or replayed code is a failed login
             raise HTTPError(401, INVALID_CODE)
+        how = "password and authenticator code" if totp.as_totp_code(code) else "password and recovery code"
+    else:
+        how = "password"
     app.throttle.login_succeeded(uid_key, attempt)
     rounds = app.settings.bcrypt_rounds
     if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
@@ -61,7 +69,7 @@ def login(request: Request, app) -> Response:
             new_hash = passwords.hash_password(password, rounds)
         app.store.rehash_password(user["id"], password_hash, new_hash)
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
-    sessions.start(request, app, response, user, token_version)  # steps 7-9
+    sessions.start(request, app, response, user, token_version, remember=remember, how=how)  # steps 7-9
     return response
 
 

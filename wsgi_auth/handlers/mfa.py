@@ -7,7 +7,7 @@ session. A wrong ``current_password`` or code counts as a failed login of the ui
 See docs/SECOND_FACTORS.md.
 """
 
-from .. import notices, second_factor, sessions, totp, validation
+from .. import events, notices, second_factor, sessions, totp, validation
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
@@ -63,7 +63,7 @@ def confirm_totp(request: Request, app) -> Response:
         raise HTTPError(400, WRONG_SETUP_CODE)
     codes = totp.new_recovery_codes()
     hashes = [totp.recovery_hash(user["id"], totp.as_recovery_code(c)) for c in codes]
-    if not app.store.confirm_totp(user["id"], row.secret, step, app.clock(), hashes):
+    if not app.store.confirm_totp(user["id"], row.secret, step, app.clock(), hashes, events.of(request, "totp_on")):
         raise HTTPError(400, NOTHING_PENDING)  # replaced or confirmed by another request meanwhile
     notices.send(app, user, "totp_on")
     message = "Two-factor authentication is on. Keep these recovery codes somewhere safe: each works once"
@@ -80,11 +80,11 @@ def disable_totp(request: Request, app) -> Response:
     if not second_factor.required(row):
         raise HTTPError(400, NOT_ON)
     uid_key = check_current_password(request, app, body)
-    if not second_factor.check_code(app, user, row, code):
+    if not second_factor.check_code(app, user, row, code, events.of(request, "recovery_code_used", "to turn it off")):
         app.throttle.housekeeping()  # counted as a failed login, as a wrong password is
         raise HTTPError(403, WRONG_CODE)
     app.throttle.login_succeeded(uid_key)
-    app.store.delete_second_factors(user["id"])
+    app.store.delete_second_factors(user["id"], events.of(request, "totp_off", "every other session ended"), app.clock())
     ended = sessions.end_others(app, user["id"], request.claims["sid"])
     notices.send(app, user, "totp_off")
     noun = "session" if ended == 1 else "sessions"

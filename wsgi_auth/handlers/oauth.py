@@ -18,7 +18,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from .. import notices, oauth, sessions
+from .. import events, notices, oauth, sessions
 from ..errors import HTTPError
 from ..http import Request, Response, cookie_value, own_origin
 from ..middleware.static import PAGE_HEADERS
@@ -139,7 +139,8 @@ def callback(request: Request, app) -> Response:
     key = (identity.provider, identity.issuer, identity.subject)  # what links an identity: nothing else
     linked = app.store.identity_owner(*key)
     if linking_user is not None:
-        added = linked is None and app.store.add_identity(linking_user, *key, identity.login, app.clock())
+        linking = events.of(request, "identity_linked", f"{identity.provider}: {identity.login}")
+        added = linked is None and app.store.add_identity(linking_user, *key, identity.login, app.clock(), linking)
         if linked is None and not added:
             linked = app.store.identity_owner(*key)  # linked by someone else a moment ago
         if linked is not None and linked.user["id"] != linking_user:
@@ -162,7 +163,7 @@ def callback(request: Request, app) -> Response:
         if linked is None:
             return failure_page(app, oauth.ACCOUNT)
     request.log_uid = linked.user["uid"]
-    sessions.start(request, app, response, linked.user, linked.token_version)
+    sessions.start(request, app, response, linked.user, linked.token_version, how=provider.name)
     return response
 
 
@@ -178,7 +179,8 @@ def unlink(request: Request, app) -> Response:
     raw = request.params["id"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise HTTPError(404, "No such linked sign-in")
-    outcome = app.store.delete_identity(request.user["id"], int(raw))
+    outcome = app.store.delete_identity(request.user["id"], int(raw), events.of(request, "identity_unlinked"),
+                                        app.clock())  # fmt: skip
     if outcome == "missing":
         raise HTTPError(404, "No such linked sign-in")
     if outcome == "last":

@@ -12,7 +12,7 @@ are a 400 (not a WebAuthn answer at all) or a 401 (an answer that does not check
 
 import logging
 
-from .. import notices, sessions, webauthn
+from .. import events, notices, sessions, validation, webauthn
 from ..errors import HTTPError
 from ..http import Request, Response, read_json_object
 
@@ -95,7 +95,8 @@ def register(request: Request, app) -> Response:
     except webauthn.Refused as refused:
         log.info("passkey registration for %s refused: %s", user["uid"], refused.reason)
         raise HTTPError(400, REFUSED_REGISTRATION) from None
-    passkey = app.store.add_passkey(user["id"], credential_id, public_key, sign_count, name, app.clock())
+    passkey = app.store.add_passkey(user["id"], credential_id, public_key, sign_count, name, app.clock(),
+                                    events.of(request, "passkey_added"))  # fmt: skip
     if passkey is None:
         raise HTTPError(400, DUPLICATE)
     notices.send(app, user, "passkey_added")
@@ -107,7 +108,8 @@ def delete(request: Request, app) -> Response:
     # Another user's passkey is 404 like one that never was: ids say nothing about other accounts.
     outcome = "missing"
     if raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        outcome = app.store.delete_passkey(request.user["id"], int(raw))
+        outcome = app.store.delete_passkey(request.user["id"], int(raw), events.of(request, "passkey_removed"),
+                                           app.clock())  # fmt: skip
     if outcome == "missing":
         raise HTTPError(404, "No such passkey")
     if outcome == "last":  # an account made by "Sign in with GitHub" whose passkey is now its only way in
@@ -134,6 +136,7 @@ def login(request: Request, app) -> Response:
     app.throttle.check_passkey_login(address)
     body = read_json_object(request.environ, app.settings.max_body)
     credential = _credential(body)
+    remember = validation.remember(body)
     rp = webauthn.relying_party(app.settings, request.environ)
     try:
         parsed, challenge, credential_id, handle = webauthn.parse_authentication(credential)
@@ -141,8 +144,10 @@ def login(request: Request, app) -> Response:
         log.info("passkey login refused: %s", refused.reason)
         raise HTTPError(400, BAD_CREDENTIAL) from None
 
-    def refuse(message: str, reason: str):
+    def refuse(message: str, reason: str, owner=None):
         log.info("passkey login refused: %s", reason)
+        if owner is not None:  # a registered passkey whose answer failed: its owner sees it
+            app.store.record_event(owner.user["id"], events.of(request, "sign_in_failed", "passkey refused"), app.clock())
         app.throttle.passkey_login_failed(address)
         raise HTTPError(401, message)
 
@@ -156,11 +161,12 @@ def login(request: Request, app) -> Response:
     try:
         new_count = webauthn.verify_authentication(parsed, challenge, rp, owner.public_key, owner.sign_count)
     except webauthn.Refused as refused:
-        refuse(REFUSED_LOGIN, refused.reason)
+        refuse(REFUSED_LOGIN, refused.reason, owner)
     if not app.store.passkey_used(owner.passkey_id, owner.sign_count, new_count, app.clock()):
-        refuse(REFUSED_LOGIN, "the signature counter moved meanwhile (two answers at once)")
+        refuse(REFUSED_LOGIN, "the signature counter moved meanwhile (two answers at once)", owner)
     user = owner.user
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
-    sessions.start(request, app, response, user, owner.token_version)  # the same session and cookie as a password
+    # The same session and cookie as a password login.
+    sessions.start(request, app, response, user, owner.token_version, remember=remember, how="passkey")
     app.throttle.housekeeping()
     return response

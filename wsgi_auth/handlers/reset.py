@@ -10,7 +10,7 @@ factors are left as they are. See docs/SESSIONS.md.
 import hashlib
 import secrets
 
-from .. import mail, notices, passwords, validation
+from .. import events, mail, notices, passwords, validation
 from ..errors import HTTPError
 from ..http import Request, Response, iso_time, own_origin, read_json_object
 from .users import target_user
@@ -82,7 +82,8 @@ def confirm(request: Request, app) -> Response:
     password = validation.new_password(body, owner["uid"])  # a weak one: 400, and the link still works
     with app.hash_gate.turn(request.remote_addr):
         password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
-    if app.store.reset_password(token_hash, app.clock(), password_hash) is None:
+    done = events.of(request, "password_reset", "with a reset link; every session ended")
+    if app.store.reset_password(token_hash, app.clock(), password_hash, done) is None:
         _invalid_link(request, app)  # used by a request that got there first
     request.log_uid = owner["uid"]
     user = app.store.user(owner["uid"])

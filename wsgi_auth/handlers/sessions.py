@@ -6,7 +6,7 @@ request is checked against it (middleware/authentication.py).
 
 import re
 
-from .. import sessions
+from .. import events, sessions
 from ..errors import HTTPError
 from ..http import Request, Response, iso_time
 from .users import target_user
@@ -41,7 +41,9 @@ def list_(request: Request, app) -> Response:
 def end_one(request: Request, app) -> Response:
     """One of your live sessions; your own is a logout (the cookie is cleared too)."""
     sid = request.params["id"]
-    if not SESSION_ID.fullmatch(sid) or not app.store.end_session(sid, request.user["id"], app.clock()):
+    # Ending another browser's session is recorded; ending your own is a logout, which is not.
+    event = None if sid == request.claims["sid"] else events.of(request, "sessions_ended", events.ended(1, ""))
+    if not SESSION_ID.fullmatch(sid) or not app.store.end_session(sid, request.user["id"], app.clock(), event):
         raise HTTPError(404, NO_SESSION)  # another user's session is "no such session" too
     response = Response.no_content()
     if sid == request.claims["sid"]:
@@ -51,10 +53,11 @@ def end_one(request: Request, app) -> Response:
 
 def end_others(request: Request, app) -> Response:
     """Sign out everywhere else: every session of yours but this one."""
-    return _ended(sessions.end_others(app, request.user["id"], request.claims["sid"]), "of yours besides this one")
+    ended = sessions.end_others(app, request.user["id"], request.claims["sid"], request)
+    return _ended(ended, "of yours besides this one")
 
 
 def end_users(request: Request, app) -> Response:
     """An Admin ends every session of a user (a stolen laptop, a departure): signed out everywhere at once."""
     user = target_user(request, app)
-    return _ended(sessions.end_all(app, user["id"]), f"of {user['uid']}")
+    return _ended(sessions.end_all(app, user["id"], by_admin=True), f"of {user['uid']}")

@@ -1,6 +1,6 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
-from .. import notices, passwords, sessions, validation, verification
+from .. import events, notices, passwords, sessions, validation, verification
 from ..errors import HTTPError
 from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
@@ -62,7 +62,9 @@ def update_me(request: Request, app) -> Response:
         with app.hash_gate.turn(request.remote_addr, again=True):  # the current password had its turn
             new_hash = passwords.hash_password(new_password, app.settings.bcrypt_rounds)
         # Every other session of this user ends and every token is outdated; this session gets a fresh cookie.
-        token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"])
+        token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"],
+                                               event=events.of(request, "password_changed", "every other session ended"),
+                                               now=app.clock())  # fmt: skip
         sessions.reissue(request, app, response, updated, token_version)
         notices.send(app, updated, "password_changed")
     return response
@@ -123,6 +125,6 @@ def update(request: Request, app) -> Response:
 
 def delete(request: Request, app) -> Response:
     uid = _target(request)
-    if not app.store.delete_user(uid):
+    if not app.store.delete_user(uid, events.by_operator("account_deleted", "by an Admin"), app.clock()):
         raise HTTPError(404, f"No user {uid}")
     return Response.no_content()

@@ -22,7 +22,7 @@ class TokenAuthMiddleware:
         self.cookie_name = settings.cookie_name
         self.verifier = tokens.Verifier(tuple(k for k in (settings.secret_key, settings.previous_secret_key) if k))
         self.clock = settings.clock
-        self.max_age = settings.session_max_age
+        self.max_age = {remember: sessions.limits(settings, remember)[1] for remember in (False, True)}
 
     def authenticate(self, environ) -> list[tuple[str, str]]:
         """Sign the request in, or not; the ``Set-Cookie`` header that renews its session, if due."""
@@ -46,7 +46,7 @@ class TokenAuthMiddleware:
         user = found.user
         if (found.token_version != claims["ver"] or user["uid"] != claims["_uid"]
                 or found.session_expires_at <= now - tokens.LEEWAY
-                or now >= found.session_created_at + self.max_age):  # fmt: skip
+                or now >= found.session_created_at + self.max_age[found.remember]):  # fmt: skip
             return []
         environ[USER] = user
         environ[CLAIMS] = claims

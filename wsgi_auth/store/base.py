@@ -12,6 +12,7 @@ from typing import NamedTuple
 from ..config import ConfigError
 from ..errors import HTTPError
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
+from .events import EventQueries
 from .mfa import MFAQueries
 from .sessions import SessionQueries
 
@@ -20,7 +21,7 @@ PUBLIC_COLUMNS = "id, uid, name, email, email_verified, role, created_at"  # a u
 # The signed-in request's one read (``user_for_token``), written out once rather than on every request.
 TOKEN_CHECK_SQL = (
     f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
-    " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at"
+    " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at, sessions.remember"
     " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ? AND sessions.user_id = ?"
 )
 
@@ -53,6 +54,7 @@ class TokenCheck(NamedTuple):
     token_version: int
     session_created_at: float  # the login: the session ends SESSION_MAX_AGE after it
     session_expires_at: float  # the end of its newest token
+    remember: bool = False  # "remember me": REMEMBER_IDLE and REMEMBER_MAX_AGE instead of TOKEN_TTL and SESSION_MAX_AGE
 
 
 def _fetch_one(cursor) -> dict | None:
@@ -66,7 +68,7 @@ def _public(row) -> dict:
             "email_verified": bool(row["email_verified"]), "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
 
 
-class SQLStore(MFAQueries, SessionQueries):
+class SQLStore(MFAQueries, SessionQueries, EventQueries):
     """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
     ``_locked(connection, table)`` and ``_migration_lock(connection)``."""
 
@@ -162,7 +164,8 @@ class SQLStore(MFAQueries, SessionQueries):
         row = self._one(TOKEN_CHECK_SQL, (sid, user_id))
         if row is None:
             return None
-        return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"])
+        return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"],
+                          bool(row["remember"]))  # fmt: skip
 
     def user(self, uid: str) -> dict | None:
         """The user with this uid (ignoring case), or None."""
@@ -191,11 +194,15 @@ class SQLStore(MFAQueries, SessionQueries):
         """True when the user exists (and now has ``role``)."""
         return self.update_user(uid, {"role": role}) is not None
 
-    def set_password(self, user_id: int, password_hash: str, keep_sid: str = "") -> int | None:
+    def set_password(self, user_id: int, password_hash: str, keep_sid: str = "", event=None, now: float = 0) -> int | None:
         """Store a new hash and bump the token version, which revokes every token issued before; end every
-        session but ``keep_sid`` and drop any reset link. The new token version, or None when the account is gone."""
+        session but ``keep_sid`` and drop any reset link; record ``event`` (at ``now``) in the same transaction.
+        The new token version, or None when the account is gone."""
         with self._connection() as connection, self._transaction(connection):
-            return self._replace_password(connection, user_id, password_hash, keep_sid)
+            version = self._replace_password(connection, user_id, password_hash, keep_sid)
+            if event is not None and version is not None:
+                self.record_event(user_id, event, now, connection)
+            return version
 
     def rehash_password(self, user_id: int, old_hash: str, new_hash: str) -> bool:
         """Replace a hash by one of the same password at another cost; tokens stay valid. Only if the hash
@@ -210,9 +217,18 @@ class SQLStore(MFAQueries, SessionQueries):
                         " WHERE password_hash <> ''")  # '': an account made by OAuth, with no password
         return None if row is None else row["cost"]
 
-    def delete_user(self, uid: str) -> bool:
-        """True when a user was deleted."""
-        return self._one(f"DELETE FROM users WHERE {self.uid_match} RETURNING id", (uid,)) is not None
+    def delete_user(self, uid: str, event=None, now: float = 0) -> bool:
+        """True when a user was deleted. ``event`` (``account_deleted``) is written in the same transaction,
+        and stays (with no account) until the 90-day purge."""
+        if event is None:
+            return self._one(f"DELETE FROM users WHERE {self.uid_match} RETURNING id", (uid,)) is not None
+        with self._connection() as connection, self._transaction(connection):
+            row = connection.execute(self._sql(f"SELECT id FROM users WHERE {self.uid_match}"), (uid,)).fetchone()
+            if row is None:
+                return False
+            self.record_event(row[0], event, now, connection)
+            connection.execute(self._sql("DELETE FROM users WHERE id = ?"), (row[0],))
+        return True
 
     # -- tokens --------------------------------------------------------------
 

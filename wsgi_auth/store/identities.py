@@ -53,14 +53,18 @@ class IdentityQueries:
             (provider, issuer, subject),
         ))  # fmt: skip
 
-    def add_identity(self, user_id: int, provider: str, issuer: str, subject: str, login: str, now: float) -> bool:
-        """Link an identity to ``user_id``; False when it is linked already (to anyone)."""
+    def add_identity(self, user_id: int, provider: str, issuer: str, subject: str, login: str, now: float,
+                     event=None) -> bool:  # fmt: skip
+        """Link an identity to ``user_id``; False when it is linked already (to anyone). ``event``
+        (``identity_linked``) is recorded in the same transaction when it was linked."""
         with self._connection() as connection, self._transaction(connection):
             connection.execute(self._sql(DROP_ORPHAN), (provider, issuer, subject))
             row = connection.execute(self._sql(
                 "INSERT INTO identities (user_id, provider, issuer, subject, login, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, issuer, subject) DO NOTHING RETURNING id"
             ), (user_id, provider, issuer, subject, login, _iso(now))).fetchone()  # fmt: skip
+            if row is not None and event is not None:
+                self.record_event(user_id, event, now, connection)
         return row is not None
 
     def create_user_with_identity(self, uids, name: str, email, provider: str, issuer: str, subject: str, login: str,
@@ -95,15 +99,17 @@ class IdentityQueries:
         """The identities linked to ``user_id``, oldest first: ``{id, provider, login, created_at}``."""
         return self._rows(f"SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = ? ORDER BY id", (user_id,))
 
-    def delete_identity(self, user_id: int, identity_id: int) -> str:
+    def delete_identity(self, user_id: int, identity_id: int, event=None, now: float = 0) -> str:
         """``"deleted"``; ``"missing"`` (no such identity of this user); ``"last"`` (the account's only way
         to sign in: no password, no other identity, no passkey). Decided under the table's write lock, so two
-        removals at once cannot take away both of the last two."""
+        removals at once cannot take away both of the last two. ``event`` (``identity_unlinked``; its detail
+        gets the provider and login) is recorded in the same transaction."""
         with self._connection() as connection, self._locked(connection, "identities"):
             def one(sql, params):
                 return _fetch_one(connection.execute(self._sql(sql), params))
 
-            if one("SELECT id FROM identities WHERE id = ? AND user_id = ?", (identity_id, user_id)) is None:
+            found = one("SELECT provider, login FROM identities WHERE id = ? AND user_id = ?", (identity_id, user_id))
+            if found is None:
                 return "missing"
             others = one("SELECT COUNT(*) AS n FROM identities WHERE user_id = ? AND id <> ?", (user_id, identity_id))
             others["n"] += one("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = ?", (user_id,))["n"]  # a way in too
@@ -111,4 +117,6 @@ class IdentityQueries:
             if others["n"] == 0 and not (password and password["password_hash"]):
                 return "last"
             connection.execute(self._sql("DELETE FROM identities WHERE id = ?"), (identity_id,))
+            if event is not None:
+                self.record_event(user_id, event._replace(detail=f"{found['provider']}: {found['login']}"), now, connection)
         return "deleted"

@@ -35,9 +35,11 @@ class MFAQueries:
             (user_id, secret, now),
         ) is not None
 
-    def confirm_totp(self, user_id: int, secret: str, step: int, now: float, recovery_hashes: list[str]) -> bool:
+    def confirm_totp(self, user_id: int, secret: str, step: int, now: float, recovery_hashes: list[str],
+                     event=None) -> bool:  # fmt: skip
         """Make the pending ``secret`` active, with ``step`` used, and store the recovery codes (any older
-        ones go), in one transaction. False when that secret is no longer the pending one."""
+        ones go), and record ``event`` (``totp_on``), in one transaction. False when that secret is no
+        longer the pending one."""
         with self._connection() as connection, self._transaction(connection):
             row = connection.execute(self._sql(
                 "UPDATE totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND secret = ?"
@@ -46,6 +48,8 @@ class MFAQueries:
             if row is None:
                 return False
             self._replace_recovery_codes(connection, user_id, recovery_hashes, now)
+            if event is not None:
+                self.record_event(user_id, event, now, connection)
         return True
 
     def use_totp_step(self, user_id: int, step: int, reencrypted: str | None = None) -> bool:
@@ -58,11 +62,13 @@ class MFAQueries:
             (step, reencrypted, user_id, step),
         ) is not None
 
-    def delete_second_factors(self, user_id: int) -> None:
-        """TOTP off: its secret and the recovery codes go."""
+    def delete_second_factors(self, user_id: int, event=None, now: float = 0) -> None:
+        """TOTP off: its secret and the recovery codes go; ``event`` (``totp_off``) is recorded with them."""
         with self._connection() as connection, self._transaction(connection):
             connection.execute(self._sql("DELETE FROM totp WHERE user_id = ?"), (user_id,))
             connection.execute(self._sql("DELETE FROM recovery_codes WHERE user_id = ?"), (user_id,))
+            if event is not None:
+                self.record_event(user_id, event, now, connection)
 
     def totp_secrets(self) -> list[dict]:
         """Every TOTP row with its owner's uid: ``{user_id, uid, secret}`` (``db reseal-totp``)."""
@@ -82,10 +88,17 @@ class MFAQueries:
             connection.execute(self._sql("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)"),
                                (user_id, code_hash, now))  # fmt: skip
 
-    def use_recovery_code(self, user_id: int, code_hash: str) -> bool:
-        """Spend one recovery code (deleted as it is used); False when it is not an unused code of this account."""
-        return self._one("DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ? RETURNING user_id",
-                         (user_id, code_hash)) is not None  # fmt: skip
+    def use_recovery_code(self, user_id: int, code_hash: str, event=None, now: float = 0) -> bool:
+        """Spend one recovery code (deleted as it is used); False when it is not an unused code of this account.
+        ``event`` (``recovery_code_used``) is recorded in the same transaction when it was spent."""
+        sql = "DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ? RETURNING user_id"
+        if event is None:
+            return self._one(sql, (user_id, code_hash)) is not None
+        with self._connection() as connection, self._transaction(connection):
+            spent = connection.execute(self._sql(sql), (user_id, code_hash)).fetchone() is not None
+            if spent:
+                self.record_event(user_id, event, now, connection)
+        return spent
 
     # -- status -------------------------------------------------------------------------------------------
 

@@ -52,9 +52,10 @@ class PasskeyQueries:
                 self._rows("SELECT credential_id FROM passkeys WHERE user_id = ? ORDER BY id", (user_id,))]  # fmt: skip
 
     def add_passkey(self, user_id: int, credential_id: str, public_key: bytes, sign_count: int, name: str | None,
-                    now: float) -> dict | None:  # fmt: skip
+                    now: float, event=None) -> dict | None:  # fmt: skip
         """Store a verified credential; ``name`` None is "Passkey N", the next number the account has not used.
-        The new passkey ``{id, name, created_at, last_used_at}``, or None when that credential is registered already."""
+        The new passkey ``{id, name, created_at, last_used_at}``, or None when that credential is registered already.
+        ``event`` (``passkey_added``; its detail gets the name) is recorded in the same transaction."""
         with self._connection() as connection, self._locked(connection, "passkeys"):
             if _fetch_one(connection.execute(self._sql("SELECT id FROM passkeys WHERE credential_id = ?"),
                                              (credential_id,))) is not None:  # fmt: skip
@@ -66,20 +67,25 @@ class PasskeyQueries:
                 while f"Passkey {number}" in taken:
                     number += 1
                 name = f"Passkey {number}"
-            return _fetch_one(connection.execute(self._sql(
+            added = _fetch_one(connection.execute(self._sql(
                 "INSERT INTO passkeys (user_id, credential_id, public_key, sign_count, name, created_at)"
                 f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {PASSKEY_COLUMNS}"
             ), (user_id, credential_id, public_key, sign_count, name, _iso(now))))  # fmt: skip
+            if event is not None:
+                self.record_event(user_id, event._replace(detail=name), now, connection)
+            return added
 
-    def delete_passkey(self, user_id: int, passkey_id: int) -> str:
+    def delete_passkey(self, user_id: int, passkey_id: int, event=None, now: float = 0) -> str:
         """``"deleted"``; ``"missing"`` (no such passkey of this account, another's included); ``"last"`` (the
         account's only way to sign in: no password, no linked identity, no other passkey). Decided under the
-        same lock as removing an identity (``delete_identity``), so two removals cannot take the last two."""
+        same lock as removing an identity (``delete_identity``), so two removals cannot take the last two.
+        ``event`` (``passkey_removed``; its detail gets the name) is recorded in the same transaction."""
         with self._connection() as connection, self._locked(connection, "identities"):
             def one(sql, params):
                 return connection.execute(self._sql(sql), params).fetchone()
 
-            if one("SELECT id FROM passkeys WHERE id = ? AND user_id = ?", (passkey_id, user_id)) is None:
+            found = one("SELECT name FROM passkeys WHERE id = ? AND user_id = ?", (passkey_id, user_id))
+            if found is None:
                 return "missing"
             passkeys, identities, password_hash = one(
                 "SELECT (SELECT COUNT(*) FROM passkeys WHERE user_id = ? AND id <> ?),"
@@ -89,6 +95,8 @@ class PasskeyQueries:
             if passkeys == 0 and identities == 0 and not password_hash:
                 return "last"
             connection.execute(self._sql("DELETE FROM passkeys WHERE id = ? AND user_id = ?"), (passkey_id, user_id))
+            if event is not None:
+                self.record_event(user_id, event._replace(detail=found[0]), now, connection)
         return "deleted"
 
     def passkey_owner(self, credential_id: str, user_handle: str | None) -> PasskeyOwner | None:

@@ -312,9 +312,24 @@ class PostgresStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
             connection.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
             yield connection
 
+    def create_session(self, sid: str, user_id: int, now: float, expires_at: float, user_agent: str | None,
+                       address: str, remember: bool = False, event=None) -> None:  # fmt: skip
+        """As ``SessionQueries.create_session``, with the session and its event in one statement (one
+        statement is one transaction): one round trip instead of four, for every login."""
+        if event is None:
+            return super().create_session(sid, user_id, now, expires_at, user_agent, address, remember)
+        self._execute(
+            "WITH session AS (INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent,"
+            " address, remember) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING user_id, created_at)"
+            " INSERT INTO events (user_id, type, at, address, user_agent, detail)"
+            " SELECT user_id, ?, created_at, ?, ?, ? FROM session",
+            (sid, user_id, now, now, expires_at, user_agent, address, int(remember),
+             event.type, event.address, event.user_agent, event.detail),
+        )  # fmt: skip
+
     def _after_load(self, connection) -> None:
         for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys",
-                      "verification_sends"):
+                      "verification_sends", "events"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

@@ -240,9 +240,30 @@ MIGRATIONS = [
         CREATE INDEX verification_sends_user ON verification_sends (user_id, at);
         """,
     ),
+    Migration(
+        "sessions: remember me",  # docs/SESSIONS.md
+        # 1: the login asked to be remembered: REMEMBER_IDLE and REMEMBER_MAX_AGE instead of TOKEN_TTL and SESSION_MAX_AGE
+        "ALTER TABLE sessions ADD COLUMN remember INTEGER NOT NULL DEFAULT 0",
+    ),
+    Migration(
+        "events: security activity",  # docs/SESSIONS.md, "Security activity"
+        """
+        CREATE TABLE events (
+            id         {id},
+            user_id    {bigint} REFERENCES users (id) ON DELETE SET NULL,  -- NULL once the account is deleted
+            type       TEXT NOT NULL,               -- events.TYPES: sign_in, sign_in_failed, password_changed, ...
+            at         {real} NOT NULL,             -- kept 90 days (events.RETENTION), then purged
+            address    TEXT,                        -- the client address of the request that caused it
+            user_agent TEXT,                        -- at most 200 characters
+            detail     TEXT                         -- a short sentence; never a secret
+        );
+        CREATE INDEX events_user ON events (user_id, at);
+        CREATE INDEX events_at ON events (at);
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
 COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities",
                  "totp", "recovery_codes", "passkey_users", "passkeys", "passkey_challenges",
-                 "email_verifications", "verification_sends"]
+                 "email_verifications", "verification_sends", "events"]

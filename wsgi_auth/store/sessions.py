@@ -13,13 +13,16 @@ RESET_LIMITS = (("uid", "uid_key"), ("address", "address"))
 class SessionQueries:
     # -- sessions --------------------------------------------------------------
 
-    def create_session(self, sid: str, user_id: int, now: float, expires_at: float,
-                       user_agent: str | None, address: str) -> None:  # fmt: skip
-        self._execute(
-            "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sid, user_id, now, now, expires_at, user_agent, address),
-        )
+    def create_session(self, sid: str, user_id: int, now: float, expires_at: float, user_agent: str | None,
+                       address: str, remember: bool = False, event=None) -> None:  # fmt: skip
+        """A new live session; ``event`` (its ``sign_in``) written in the same transaction."""
+        with self._connection() as connection, self._transaction(connection):
+            connection.execute(self._sql(
+                "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address, remember)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ), (sid, user_id, now, now, expires_at, user_agent, address, int(remember)))  # fmt: skip
+            if event is not None:
+                self.record_event(user_id, event, now, connection)
 
     def renew_session(self, sid: str, now: float, token_expires_at: float, expires_at: float) -> bool:
         """Move the session's end to ``expires_at``, unless another request already renewed it past the
@@ -36,16 +39,35 @@ class SessionQueries:
             (user_id, now),
         )
 
-    def end_session(self, sid: str, user_id: int, now: float) -> bool:
-        """End one live session of ``user_id``; False when there is no such live session."""
-        return self._one(
-            "DELETE FROM sessions WHERE id = ? AND user_id = ? AND expires_at > ? RETURNING id", (sid, user_id, now)
-        ) is not None
+    def end_session(self, sid: str, user_id: int, now: float, event=None) -> bool:
+        """End one live session of ``user_id``; False when there is no such live session. ``event``
+        (``sessions_ended``), when given, is written in the same transaction if it ended one."""
+        if event is None:
+            return self._one(
+                "DELETE FROM sessions WHERE id = ? AND user_id = ? AND expires_at > ? RETURNING id", (sid, user_id, now)
+            ) is not None
+        with self._connection() as connection, self._transaction(connection):
+            row = connection.execute(self._sql(
+                "DELETE FROM sessions WHERE id = ? AND user_id = ? AND expires_at > ? RETURNING id"
+            ), (sid, user_id, now)).fetchone()  # fmt: skip
+            if row is not None:
+                self.record_event(user_id, event, now, connection)
+        return row is not None
 
-    def end_sessions(self, user_id: int, now: float, keep_sid: str = "") -> int:
-        """End every session of ``user_id`` but ``keep_sid``; how many of them were live."""
-        ended = self._rows("DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING expires_at", (user_id, keep_sid))
-        return sum(1 for row in ended if row["expires_at"] > now)
+    def end_sessions(self, user_id: int, now: float, keep_sid: str = "", event=None) -> int:
+        """End every session of ``user_id`` but ``keep_sid``; how many of them were live. ``event``: a function
+        of that count giving the ``sessions_ended`` event (or None: nothing to record), written in the
+        same transaction."""
+        sql = "DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING expires_at"
+        if event is None:
+            return sum(1 for row in self._rows(sql, (user_id, keep_sid)) if row["expires_at"] > now)
+        with self._connection() as connection, self._transaction(connection):
+            ended = connection.execute(self._sql(sql), (user_id, keep_sid)).fetchall()
+            count = sum(1 for row in ended if row[0] > now)
+            recorded = event(count)
+            if recorded is not None:
+                self.record_event(user_id, recorded, now, connection)
+        return count
 
     # -- password reset links --------------------------------------------------
 
@@ -95,10 +117,10 @@ class SessionQueries:
             (token_hash, now),
         )
 
-    def reset_password(self, token_hash: str, now: float, password_hash: str) -> int | None:
+    def reset_password(self, token_hash: str, now: float, password_hash: str, event=None) -> int | None:
         """Use a live link: in one transaction delete it (it works once, even for two requests at the
-        same moment), set the new hash, bump the token version and end every session of the account.
-        The account's id, or None when the link was not live."""
+        same moment), set the new hash, bump the token version, end every session of the account and
+        record ``event`` (``password_reset``). The account's id, or None when the link was not live."""
         with self._connection() as connection, self._transaction(connection):
             row = connection.execute(
                 self._sql("DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ? RETURNING user_id"),
@@ -107,6 +129,8 @@ class SessionQueries:
             if row is None:
                 return None
             self._replace_password(connection, row[0], password_hash, keep_sid="")
+            if event is not None:
+                self.record_event(row[0], event, now, connection)
         return row[0]
 
     def _replace_password(self, connection, user_id: int, password_hash: str, keep_sid: str) -> int | None:

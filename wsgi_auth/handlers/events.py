@@ -1,0 +1,31 @@
+"""Security activity: ``GET /api/user/events`` (your own) and ``GET /api/users/<uid>/events`` (an Admin's view).
+
+Newest first, a page at a time, only the last 90 days (wsgi_auth/events.py; the store writes each
+event with the change it records). See docs/SESSIONS.md, "Security activity".
+"""
+
+from .. import events
+from ..http import Request, Response, iso_time
+from .users import DEFAULT_PER_PAGE, MAX_PER_PAGE, _positive_int, target_user
+
+
+def _shown(row: dict) -> dict:
+    return {"id": row["id"], "type": row["type"], "at": iso_time(row["at"]), "address": row["address"],
+            "user_agent": row["user_agent"], "detail": row["detail"]}  # fmt: skip
+
+
+def _page(request: Request, app, user: dict) -> Response:
+    page = _positive_int(request, "page", 1)
+    per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    rows, total = app.store.list_events(user["id"], app.clock() - events.RETENTION, per_page, (page - 1) * per_page)
+    noun = "event" if total == 1 else "events"
+    return Response.json({"message": f"{len(rows)} of {total} security {noun} of {user['uid']}",
+                          "data": [_shown(row) for row in rows], "page": page, "per_page": per_page, "total": total})
+
+
+def mine(request: Request, app) -> Response:
+    return _page(request, app, request.user)
+
+
+def of_user(request: Request, app) -> Response:
+    return _page(request, app, target_user(request, app))
