@@ -32,11 +32,12 @@ def send_link(app, user: dict, url: str) -> None:
     app.mailer.send(mail.verification_email(s.mail_from, user["email"], user["uid"], url, VERIFY_TTL, app.clock()))
 
 
-def set_email(app, user: dict, email: str | None) -> dict | None:
+def set_email(app, user: dict, email: str | None, event=None) -> dict | None:
     """Give ``user`` the address ``email`` (None: none): a new address is unverified and gets a link by
-    email, and the old one, if verified, a notice. The account as it is now, or None when it is gone."""
+    email, and the old one, if verified, a notice; ``event`` (``email_changed``) is recorded with the change.
+    The account as it is now, or None when it is gone."""
     url, link = new_link(app) if app.mailer is not None and email is not None else (None, None)
-    change = app.store.change_email(user["id"], email, link, app.clock())
+    change = app.store.change_email(user["id"], email, link, app.clock(), event)
     if change is None:
         return None
     if change.link_stored:

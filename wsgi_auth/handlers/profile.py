@@ -6,13 +6,14 @@ that address first); the signed-in user asks for the link again (3 an hour), dow
 deletes their account (both after a fresh sign-in). See docs/DECISIONS.md.
 """
 
-from .. import sessions
+from .. import events, sessions
 from ..errors import HTTPError
 from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..store.account import AddressTaken
 from ..verification import new_link, send_link, token_hash
 from .mfa import _status as mfa_status
+from .events import _shown as shown_event
 from .sessions import _shown as shown_session
 
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters
@@ -40,7 +41,7 @@ def verify(request: Request, app) -> Response:
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isascii():
         _invalid_link(request, app)
     try:
-        user = app.store.verify_email(token_hash(token), app.clock())
+        user = app.store.verify_email(token_hash(token), app.clock(), events.of(request, "email_verified"))
     except AddressTaken:
         raise HTTPError(409, ADDRESS_TAKEN) from None
     if user is None:
@@ -72,7 +73,8 @@ def resend(request: Request, app) -> Response:
 def delete_me(request: Request, app) -> Response:
     """Delete the signed-in user's own account: 204, the cookie cleared, every session ended."""
     require_fresh_sign_in(request, app)
-    outcome = app.store.delete_own_account(request.user["id"])
+    outcome = app.store.delete_own_account(request.user["id"], events.of(request, "account_deleted", "by its owner"),
+                                          app.clock())  # fmt: skip
     if outcome == "last admin":
         raise HTTPError(409, LAST_ADMIN)
     request.log_uid = request.user["uid"]
@@ -89,7 +91,7 @@ def export(request: Request, app) -> Response:
     data = {
         "user": user,
         "sessions": [shown_session(row, request.claims["sid"]) for row in app.store.list_sessions(user["id"], app.clock())],
-        "events": app.store.exported_events(user["id"]),
+        "events": [shown_event(row) for row in app.store.exported_events(user["id"])],
         "identities": app.store.identities(user["id"]),
         "passkeys": app.store.passkeys(user["id"]),
         "mfa": mfa_status(app, user["id"]),

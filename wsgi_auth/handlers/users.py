@@ -54,7 +54,7 @@ def update_me(request: Request, app) -> Response:
         app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
     updated = app.store.update_user(user["uid"], changes)
     if updated is not None and "email" in body:
-        updated = verification.set_email(app, updated, email)
+        updated = verification.set_email(app, updated, email, events.of(request, "email_changed", "by its owner"))
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
@@ -117,7 +117,7 @@ def update(request: Request, app) -> Response:
         raise HTTPError(400, "Send any of name, email, role")
     user = app.store.update_user(uid, changes)
     if user is not None and "email" in body:
-        user = verification.set_email(app, user, email)  # as the owner's own change: unverified, a link, a notice
+        user = verification.set_email(app, user, email, events.by_operator("email_changed", "by an Admin"))  # as the owner's own change: unverified, a link, a notice
     if user is None:
         raise HTTPError(404, f"No user {uid}")
     return Response.json(user)

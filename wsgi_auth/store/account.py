@@ -11,6 +11,7 @@ unverifies it and drops the link sent to the old one.
 from typing import NamedTuple
 
 from .base import PUBLIC_COLUMNS, _public
+from .events import EVENT_FIELDS
 
 
 class EmailChange(NamedTuple):
@@ -25,13 +26,15 @@ class AddressTaken(Exception):
 
 
 class AccountQueries:
-    def change_email(self, user_id: int, email: str | None, link: tuple | None, now: float) -> EmailChange | None:
+    def change_email(self, user_id: int, email: str | None, link: tuple | None, now: float,
+                     event=None) -> EmailChange | None:  # fmt: skip
         """Set the address of ``user_id``; None when the account is gone.
 
         Another address (ignoring case) is unverified and gets ``link`` = ``(token_hash, expires_at)``,
         replacing any older link; the same address keeps its state and its link (a new spelling of it is
         stored; sending it again is ``POST /api/user/email/verification``, which is limited). In one
-        transaction, so the old address read is the one replaced."""
+        transaction, so the old address read is the one replaced; ``event`` (``email_changed``) is written
+        in it when the address changes."""
         with self._connection() as connection, self._transaction(connection):
             found = connection.execute(
                 self._sql("SELECT email, email_verified FROM users WHERE id = ?"), (user_id,)
@@ -51,6 +54,8 @@ class AccountQueries:
             user = _public(dict(zip([column[0] for column in row.description], row.fetchone())))
             if email is not None and link is not None:
                 self._store_verification(connection, user_id, email, *link, now)
+            if event is not None and not same:
+                self.record_event(user_id, event, now, connection)
         return EmailChange(user, old_email, old_verified, email is not None and link is not None)
 
     def _store_verification(self, connection, user_id: int, email: str, token_hash: str, expires_at: float,
@@ -80,11 +85,11 @@ class AccountQueries:
             connection.execute(self._sql("DELETE FROM email_verifications WHERE expires_at < ?"), (now,))
             connection.execute(self._sql("DELETE FROM verification_sends WHERE at <= ?"), (now - send_window,))
 
-    def verify_email(self, token_hash: str, now: float) -> dict | None:
+    def verify_email(self, token_hash: str, now: float, event=None) -> dict | None:
         """Use a live verification link: in one transaction delete it (it works once) and mark the address
         it was sent to verified, if the account still has that address. The account, or None when the link
         was not live; :class:`AddressTaken` (nothing changed, the link kept) when another account verified
-        the address first."""
+        the address first. ``event`` (``email_verified``) is written in the same transaction."""
         try:
             with self._connection() as connection, self._transaction(connection):
                 link = connection.execute(
@@ -102,6 +107,8 @@ class AccountQueries:
                 row = cursor.fetchone()
                 if row is None:
                     return None
+                if event is not None:
+                    self.record_event(link[0], event, now, connection)
                 return _public(dict(zip([column[0] for column in cursor.description], row)))
         except self.integrity_error:  # users_verified_email: the address is another account's
             raise AddressTaken() from None
@@ -131,7 +138,7 @@ class AccountQueries:
 
     # -- the account's own page ------------------------------------------------------------
 
-    def delete_own_account(self, user_id: int) -> str:
+    def delete_own_account(self, user_id: int, event=None, now: float = 0) -> str:
         """Delete the account ``user_id`` (its sessions, links and factors go with it): ``"deleted"``,
         ``"last admin"`` (nothing done: the service would have no Admin left) or ``"missing"``. Under the
         users table's write lock, so two last Admins deleting themselves at once cannot both go."""
@@ -143,17 +150,11 @@ class AccountQueries:
                 admins = connection.execute(self._sql("SELECT COUNT(*) FROM users WHERE role = 'Admin'")).fetchone()[0]
                 if admins <= 1:
                     return "last admin"
+            if event is not None:  # kept, with no account, until the 90-day purge (ON DELETE SET NULL)
+                self.record_event(user_id, event, now, connection)
             connection.execute(self._sql("DELETE FROM users WHERE id = ?"), (user_id,))
         return "deleted"
 
     def exported_events(self, user_id: int) -> list[dict]:
-        """The account's security events, newest first, when this database has an ``events`` table
-        (the security activity feature); else none. Every column but the account's id."""
-        if self.dialect == "sqlite":
-            exists = self._one("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = 'events'")
-        else:
-            exists = self._one("SELECT 1 AS one FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'events'")
-        if exists is None:
-            return []
-        rows = self._rows("SELECT * FROM events WHERE user_id = ? ORDER BY id DESC", (user_id,))
-        return [{key: value for key, value in row.items() if key != "user_id"} for row in rows]
+        """Every security event of the account still kept, newest first (dicts of ``EVENT_FIELDS``)."""
+        return self._rows(f"SELECT {EVENT_FIELDS} FROM events WHERE user_id = ? ORDER BY at DESC, id DESC", (user_id,))
