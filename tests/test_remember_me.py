@@ -188,3 +188,17 @@ def test_a_passkey_sign_in_may_be_remembered(app, authenticator, clock):
 def test_a_passkey_sign_in_with_a_bad_remember_is_400(app, authenticator):
     resp = passkey_sign_in(new_client(app), authenticator, remember="yes")
     assert_error(resp, 400, "remember must be true or false")
+
+
+def test_a_remember_limit_left_at_its_default_follows_a_longer_ordinary_one(tmp_path):
+    from wsgi_auth.config import ConfigError, load_settings
+
+    base = {"database": str(tmp_path / "db"), "secret_key": "k" * 32}
+    settings = load_settings(**base, token_ttl=30 * 24 * 3600, session_max_age=60 * 24 * 3600)
+    assert (settings.remember_idle, settings.remember_max_age) == (30 * 24 * 3600, 60 * 24 * 3600)
+    with pytest.raises(ConfigError, match="WSGI_AUTH_REMEMBER_IDLE"):
+        load_settings(**base, token_ttl=30 * 24 * 3600, remember_idle=7 * 24 * 3600)
+    with pytest.raises(ConfigError, match="must not exceed"):
+        load_settings(**base, remember_idle=20 * 24 * 3600, remember_max_age=10 * 24 * 3600)
+    assert load_settings(**base, remember_max_age=24 * 3600 * 2).remember_idle == 2 * 24 * 3600
+    assert load_settings(**base, remember_idle=40 * 24 * 3600).remember_max_age == 40 * 24 * 3600

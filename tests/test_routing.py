@@ -26,7 +26,7 @@ def test_unknown_api_path_with_post_json_is_404(client):
         ("PUT", "/api/authenticate", {"POST", "DELETE"}),
         ("POST", "/api/data", {"GET"}),
         ("DELETE", "/api/id", {"GET"}),
-        ("DELETE", "/api/user", {"POST", "PUT"}),
+        ("PATCH", "/api/user", {"POST", "PUT", "DELETE"}),
         ("POST", "/api/users", {"GET"}),
         ("PUT", "/api/health", {"GET"}),
         ("POST", "/api/users/bob", {"PUT", "DELETE"}),

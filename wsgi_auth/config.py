@@ -339,6 +339,7 @@ def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
     ``instance/secret_key`` is read or made; the settings hold a random key that is never used.
     """
     overrides = dict(overrides)
+    remember_given = {name for name in REMEMBER_LIMITS if name in overrides or os.environ.get(ENV_PREFIX + name.upper())}
     database = check_database(_env("database", overrides, "instance/wsgi_auth.sqlite3"))
     raw_key = _env("secret_key", overrides, None)
     if raw_key not in (None, ""):
@@ -377,19 +378,32 @@ def load_settings(*, key_needed: bool = True, **overrides) -> Settings:
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")
     _no_unknown_variables()
-    _check_remember(settings)
-    return settings
+    return _check_remember(settings, remember_given)
 
 
-def _check_remember(s: Settings) -> None:
-    """"Remember me" keeps a browser signed in longer than an ordinary session, never shorter."""
+# "Remember me"'s limits and the ordinary ones they replace.
+REMEMBER_LIMITS = {"remember_idle": "token_ttl", "remember_max_age": "session_max_age"}
+
+
+def _check_remember(s: Settings, given: set) -> Settings:
+    """"Remember me" keeps a browser signed in longer than an ordinary session, never shorter. A limit left
+    at its default follows a longer ordinary one (a TOKEN_TTL of 30 days makes REMEMBER_IDLE 30 days too);
+    one given that is shorter than the ordinary limit, or an idle limit given past an absolute one given, is
+    refused (a default one gives way to the other)."""
+    for name, ordinary in REMEMBER_LIMITS.items():
+        if name not in given and getattr(s, name) < getattr(s, ordinary):
+            s = dataclasses.replace(s, **{name: getattr(s, ordinary)})
+    if s.remember_idle > s.remember_max_age and given != set(REMEMBER_LIMITS):  # the default one gives way
+        if "remember_idle" in given:
+            s = dataclasses.replace(s, remember_max_age=s.remember_idle)
+        else:
+            s = dataclasses.replace(s, remember_idle=s.remember_max_age)
     if s.remember_idle > s.remember_max_age:
         raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must not exceed "
                           f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age})")  # fmt: skip
-    if s.remember_idle < s.token_ttl:
-        raise ConfigError(f"{ENV_PREFIX}REMEMBER_IDLE ({s.remember_idle}) must be at least "
-                          f"{ENV_PREFIX}TOKEN_TTL ({s.token_ttl})")  # fmt: skip
-    if s.remember_max_age < s.session_max_age:
-        raise ConfigError(f"{ENV_PREFIX}REMEMBER_MAX_AGE ({s.remember_max_age}) must be at least "
-                          f"{ENV_PREFIX}SESSION_MAX_AGE ({s.session_max_age})")  # fmt: skip
+    for name, ordinary in REMEMBER_LIMITS.items():
+        if getattr(s, name) < getattr(s, ordinary):
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} ({getattr(s, name)}) must be at least "
+                              f"{ENV_PREFIX}{ordinary.upper()} ({getattr(s, ordinary)})")  # fmt: skip
+    return s
 
