@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from support import (
-    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, retry_after, signup, the_cookie,
+    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup, the_cookie,
 )
 from support.webauthn_authenticator import UP, SoftAuthenticator, b64url, from_b64url
 
@@ -85,7 +85,7 @@ def test_registration_options_ask_for_a_discoverable_credential_with_a_random_st
     first, second = registration_options(client), registration_options(client)
     assert first["rp"] == {"name": "wsgi_auth", "id": "localhost"}
     assert first["authenticatorSelection"]["residentKey"] == "required"
-    assert first["authenticatorSelection"]["userVerification"] == "preferred"
+    assert first["authenticatorSelection"]["userVerification"] == "required"
     assert first["attestation"] == "none"
     assert first["user"]["name"] == "alice" and first["user"]["displayName"] == "Alice"
     handle = from_b64url(first["user"]["id"])
@@ -97,7 +97,7 @@ def test_registration_options_ask_for_a_discoverable_credential_with_a_random_st
 
 def test_login_options_ask_for_any_discoverable_passkey(client):
     options = login_options(client)
-    assert options["allowCredentials"] == [] and options["userVerification"] == "preferred"
+    assert options["allowCredentials"] == [] and options["userVerification"] == "required"
     assert options["rpId"] == "localhost" and len(from_b64url(options["challenge"])) >= 16
     assert login_options(client)["challenge"] != options["challenge"]
 
@@ -162,6 +162,7 @@ def test_a_login_answer_replayed_is_401(client, alice, make_client):
 def test_a_challenge_expires_after_five_minutes(client, alice, clock):
     options, request = registration_options(client), login_options(client)
     clock.advance(301)
+    reauth(client)  # the sign-in is no longer fresh either
     assert_error(client.post_json("/api/passkeys", {"credential": alice.create(options)}, expect_errors=True), 400,
                  STALE_REGISTRATION)  # fmt: skip
     assert_error(client.post_json("/api/authenticate/passkey", {"credential": alice.get(request)}, expect_errors=True),

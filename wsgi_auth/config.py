@@ -55,6 +55,7 @@ class Settings:
     mail_from: str
     reset_ttl: int
     oauth: "OAuthSettings" = None  # Sign in with GitHub / OpenID Connect (WSGI_AUTH_GITHUB_*, WSGI_AUTH_OIDC_*)
+    reauth_window: int = 300  # seconds after a sign-in during which sensitive changes need no new proof (fresh_sign_in.py)
 
     @property
     def cookie_samesite(self) -> str:
@@ -267,6 +268,7 @@ def load_settings(**overrides) -> Settings:
         reset_ttl=_int("reset_ttl", _env("reset_ttl", overrides, 1800), 60, 7 * 24 * 3600),
         **_mail(overrides),
         oauth=_oauth_settings(overrides),
+        reauth_window=_int("reauth_window", _env("reauth_window", overrides, 300), 10, 24 * 3600),
     )
     if overrides:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(overrides))}")

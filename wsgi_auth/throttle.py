@@ -21,6 +21,10 @@ MAX_RESETS_PER_ADDRESS = 20
 PURGE_INTERVAL = 60  # seconds between two purges by one process
 MAX_PASSKEY_CHALLENGES_PER_ADDRESS = 30  # live (unanswered, unexpired) passkey login challenges from one address
 MAX_PASSKEY_CHALLENGES = 10_000  # live passkey login challenges in all: the table cannot be flooded
+OAUTH_START_WINDOW = 10 * 60
+MAX_OAUTH_STARTS_PER_ADDRESS = 30  # each start writes a pending sign-in that lives 10 minutes
+MAIL_WINDOW = 60 * 60
+MAX_MAILS_PER_RECIPIENT = 5  # to one address, whatever the accounts that name it: no flooding a third party
 
 
 def _refuse(message: str, oldest: float, window: float, now: float):
@@ -44,7 +48,7 @@ class Throttle:
         if now < self.next_purge:
             return
         self.next_purge = now + PURGE_INTERVAL
-        self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
+        self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW, max(OAUTH_START_WINDOW, MAIL_WINDOW))
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
 
     def attempt_login(self, uid_key: str | None, address: str) -> float:
@@ -93,6 +97,21 @@ class Throttle:
             where = "for this user id" if kind == "uid" else "from this address"
             _refuse(f"Too many reset requests {where}; try again in {{wait}} seconds", oldest, RESET_WINDOW, now)
         self.housekeeping()
+
+    def attempt_oauth_start(self, address: str) -> None:
+        """429 after 30 OAuth starts from this address in 10 minutes; otherwise this one is counted."""
+        now = self.clock()
+        refused = self.store.reserve_oauth_start(address, now, now - OAUTH_START_WINDOW, MAX_OAUTH_STARTS_PER_ADDRESS)
+        if refused is not None:
+            _refuse("Too many sign-ins started from this address; try again in {wait} seconds", refused[1],
+                    OAUTH_START_WINDOW, now)  # fmt: skip
+        self.housekeeping()
+
+    def mail_allowed(self, recipient: str) -> bool:
+        """Whether one more email may go to ``recipient`` (at most 5 an hour, whichever accounts name the
+        address); when it may, it is counted now. The caller's answer must not change either way."""
+        now = self.clock()
+        return self.store.reserve_mail(recipient.strip().lower(), now, now - MAIL_WINDOW, MAX_MAILS_PER_RECIPIENT)
 
     # -- passkeys (handlers/passkeys.py) -----------------------------------------------------------
 

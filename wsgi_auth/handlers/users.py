@@ -2,6 +2,7 @@
 
 from .. import passwords, sessions, validation
 from ..errors import HTTPError
+from ..fresh_sign_in import reauthenticated
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
@@ -45,6 +46,7 @@ def update_me(request: Request, app) -> Response:
         raise HTTPError(400, "Send name, email, or password with current_password")
     if new_password is not None:
         app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
+        reauthenticated(request, app)  # the right current password is a fresh proof (fresh_sign_in.py)
     updated = app.store.update_user(user["uid"], changes)
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran

@@ -136,7 +136,8 @@ class PostgresStore(PasskeyQueries, IdentityQueries, SQLStore):
             yield connection
 
     def _after_load(self, connection) -> None:
-        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys"):
+        for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys", "oauth_starts",
+                      "mails_sent"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

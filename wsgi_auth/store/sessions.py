@@ -16,10 +16,17 @@ class SessionQueries:
     def create_session(self, sid: str, user_id: int, now: float, expires_at: float,
                        user_agent: str | None, address: str) -> None:  # fmt: skip
         self._execute(
-            "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sid, user_id, now, now, expires_at, user_agent, address),
+            "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address, auth_time)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sid, user_id, now, now, expires_at, user_agent, address, now),  # a sign-in is a proof: auth_time
         )
+
+    def reauthenticated(self, sid: str, user_id: int, now: float) -> bool:
+        """The user of session ``sid`` proved who they are again: its ``auth_time`` is ``now``. False when
+        that session is gone (ended meanwhile)."""
+        return self._one(
+            "UPDATE sessions SET auth_time = ? WHERE id = ? AND user_id = ? RETURNING id", (now, sid, user_id)
+        ) is not None
 
     def renew_session(self, sid: str, now: float, token_expires_at: float, expires_at: float) -> bool:
         """Move the session's end to ``expires_at``, unless another request already renewed it past the
