@@ -14,6 +14,7 @@ def login(request: Request, app) -> Response:
     uid = validation.string_field(body, "uid")
     password = validation.string_field(body, "password")
     code = validation.login_code(body)  # only its type here: nothing about the account shows before the password
+    as_typed = False  # the stored hash is of the password as typed, not of its NFKC form (made before version 3)
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
@@ -28,7 +29,7 @@ def login(request: Request, app) -> Response:
         elif found is None or not found.password_hash:  # unknown, or an account with no password (OAuth)
             ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
         else:
-            ok = passwords.check_password(password, found.password_hash)  # step 6
+            ok, as_typed = passwords.verify(password, found.password_hash)  # step 6, in NFKC form (or as typed, stored before)
             stored_cost = passwords.cost(found.password_hash) or 0
             if stored_cost > app.unknown_uid_rounds:
                 app.unknown_uid_rounds = stored_cost
@@ -52,7 +53,7 @@ def login(request: Request, app) -> Response:
             raise HTTPError(401, INVALID_CODE)
     app.throttle.login_succeeded(uid_key)
     rounds = app.settings.bcrypt_rounds
-    if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
+    if passwords.needs_rehash(password_hash, rounds) or as_typed:  # another cost, or not NFKC: re-made now
         with app.hash_gate:
             new_hash = passwords.hash_password(password, rounds)
         app.store.rehash_password(user["id"], password_hash, new_hash)
