@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from support import (
     ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup, the_cookie,
 )
-from support.webauthn_authenticator import UP, SoftAuthenticator, b64url, from_b64url
+from support.webauthn_authenticator import AT, UP, SoftAuthenticator, b64url, from_b64url
 
 ORIGIN = "https://localhost"
 PASSKEY_KEYS = {"id", "name", "created_at", "last_used_at"}
@@ -573,3 +573,21 @@ def test_of_many_requests_with_one_answer_at_once_exactly_one_signs_in(app, clie
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] + [401] * 5
+
+
+# -- user verification is required (version 3) ---------------------------------------------------------
+
+
+def test_a_registration_without_user_verification_is_refused(app, client):
+    signup(client, "ulla")
+    login(client, "ulla")
+    authenticator = SoftAuthenticator(ORIGIN)
+    resp = register(client, authenticator, status=400, flags=UP | AT)  # possession alone: no PIN, no biometric
+    assert_error(resp, 400, REFUSED_REGISTRATION)
+    assert client.get("/api/passkeys").json["data"] == []
+
+
+def test_a_sign_in_without_user_verification_is_refused_even_for_a_registered_passkey(app, alice, make_client):
+    resp = passkey_login(make_client(), alice, status=401, flags=UP)
+    assert_error(resp, 401, REFUSED_LOGIN)
+    passkey_login(make_client(), alice, status=200)  # the same passkey, verified: signs in
