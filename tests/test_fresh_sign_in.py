@@ -13,6 +13,9 @@ from support import (
     COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, reauth, signup, the_cookie, token_of,
 )
 from support.webauthn_authenticator import UP, SoftAuthenticator, b64url
+from wsgi_auth.errors import HTTPError
+from wsgi_auth.fresh_sign_in import require_fresh_sign_in
+from wsgi_auth.http import Request, iso_time
 
 ORIGIN = "https://localhost"
 WINDOW = 300
@@ -119,7 +122,7 @@ def test_not_signed_in_is_401_not_403(client):
 def test_the_right_password_makes_the_session_fresh(alice, clock):
     clock.advance(WINDOW * 2)
     resp = reauth(alice)
-    assert resp.json["message"] and set(resp.json["data"]) == {"fresh_until"}
+    assert resp.json["message"] and resp.json["data"] == {"fresh_until": iso_time(clock() + WINDOW)}
     passkey_options(alice)
     clock.advance(WINDOW)
     assert_reauth_required(passkey_options(alice, status=403))
@@ -309,3 +312,16 @@ def test_a_token_of_the_session_carries_no_auth_time_the_client_could_change(ali
     from support import unverified_claims
 
     assert "auth_time" not in unverified_claims(token_of(login(alice, "alice")))
+
+
+def test_a_session_without_auth_time_is_not_fresh(app, alice):
+    app.store._execute("UPDATE sessions SET auth_time = NULL")  # as a row copied from an older database might be
+    assert_reauth_required(passkey_options(alice, status=403))
+    reauth(alice)
+    passkey_options(alice)
+
+
+def test_require_fresh_sign_in_without_a_user_is_401(app):
+    with pytest.raises(HTTPError) as raised:
+        require_fresh_sign_in(Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/api/x"}), app)
+    assert raised.value.status == 401 and raised.value.data is None

@@ -167,6 +167,7 @@ def main(argv=None) -> int:
     parser.add_argument("--module", action="append", help="only these modules (repeatable)")
     parser.add_argument("--list", action="store_true", help="only count the mutation sites")
     parser.add_argument("--json", help="write every result here")
+    parser.add_argument("--rerun", help="run again only the survivors recorded in this --json file")
     args = parser.parse_args(argv)
 
     modules = args.module or list(TARGETS)
@@ -180,6 +181,10 @@ def main(argv=None) -> int:
     rng = random.Random(args.seed)
     chosen = rng.sample(everything, min(args.sample, len(everything)))
     chosen.sort(key=lambda item: (item[0], item[1][0]))
+    if args.rerun:
+        earlier = json.loads(Path(args.rerun).read_text("utf-8"))
+        chosen = [(r["module"], tuple(r["site"])) for r in earlier if r["outcome"] == "survived"]
+        trees.update({m: ast.parse((REPO / m).read_text("utf-8")) for m, _ in chosen if m not in trees})
 
     results = []
     started = time.monotonic()
@@ -201,7 +206,7 @@ def main(argv=None) -> int:
             finally:
                 target.write_text(original, "utf-8")
             source_line = (REPO / module).read_text("utf-8").splitlines()[line - 1].strip() if line else ""
-            results.append({"module": module, "line": line, "change": what, "outcome": outcome,
+            results.append({"module": module, "site": list(site), "line": line, "change": what, "outcome": outcome,
                             "seconds": round(time.monotonic() - t0, 1), "source": source_line})  # fmt: skip
             print(f"[{number}/{len(chosen)}] {outcome:16s} {module}:{line} {what}   | {source_line[:90]}", flush=True)
 
