@@ -153,3 +153,43 @@ def test_a_linking_callback_for_a_deleted_account_is_400(github_app):
     assert github_app.store.delete_user("alice")
     assert_failure_page(browser.get(path, status=400), "")
     assert identities(github_app) == []
+
+
+# -- cached discovery and JWKS at exactly their expiry ---------------------------------------------------
+
+
+class FrozenTime:
+    """Stands in for the ``time`` module inside wsgi_auth.oauth: ``monotonic`` is what the test says."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def time(self):
+        import time
+
+        return time.time()
+
+
+def test_the_cached_jwks_and_discovery_are_fetched_again_at_exactly_their_expiry(hostile, monkeypatch):
+    frozen = FrozenTime()
+    monkeypatch.setattr(oauth, "time", frozen)
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    keys, metadata = oidc.key_set(), oidc.metadata()
+    frozen.now += oauth.METADATA_TTL - 0.5
+    assert oidc.key_set() is keys and oidc.metadata() is metadata  # still cached
+    frozen.now += 0.5  # exactly METADATA_TTL after they were fetched
+    assert oidc.key_set() is not keys and oidc.metadata() is not metadata
+
+
+def test_an_unknown_key_id_refetches_the_jwks_at_most_once_a_refresh_interval(hostile, monkeypatch):
+    frozen = FrozenTime()
+    monkeypatch.setattr(oauth, "time", frozen)
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    keys = oidc.key_set()
+    frozen.now += oauth.JWKS_REFRESH_MIN - 0.5
+    assert oidc.key_set(refresh=True) is keys  # asked too soon: the cached set
+    frozen.now += 0.5
+    assert oidc.key_set(refresh=True) is not keys
