@@ -191,3 +191,13 @@ def test_a_backup_from_before_the_last_migration_restored_while_serving_is_migra
     assert new_client(client.app).get("/api/id", headers=cookie(token)).json["uid"] == "toby"
     names = [row[0] for row in sqlite3.connect(database).execute("SELECT name FROM schema_migrations")]
     assert MIGRATIONS[-1].name in names
+
+
+def test_a_passkey_id_of_eighteen_digits_is_still_an_id(app, alice):
+    authenticator = SoftAuthenticator("https://localhost")
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN).json["data"]
+    alice.post_json("/api/passkeys", {"credential": authenticator.create(options)}, status=201)
+    app.store._execute("UPDATE passkeys SET id = ?", (10**17,))
+    alice.delete(f"/api/passkeys/{10**17}", headers=X_ORIGIN, status=204)
+    assert alice.get("/api/passkeys").json["data"] == []
+    alice.delete(f"/api/passkeys/{10**18}", headers=X_ORIGIN, status=404)  # 19 digits: never looked up

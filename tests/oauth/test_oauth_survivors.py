@@ -193,3 +193,41 @@ def test_an_unknown_key_id_refetches_the_jwks_at_most_once_a_refresh_interval(ho
     assert oidc.key_set(refresh=True) is keys  # asked too soon: the cached set
     frozen.now += 0.5
     assert oidc.key_set(refresh=True) is not keys
+
+
+# -- races and the edges of ids --------------------------------------------------------------------------
+
+
+def test_two_first_sign_ins_with_one_identity_at_once_reach_one_account(github_app):
+    browser = new_client(github_app)
+    path = provider_round_trip(browser, "github", "rachel")
+    store = github_app.store
+    original = store.identity_owner
+    raced = []
+
+    def another_browser_gets_there_in_between(*key):
+        if not raced:
+            raced.append(key)  # the same identity's first sign-in in another browser makes the account now
+            assert store.create_user_with_identity(["rachel"], "Rachel", None, *key, "rachel", 0) is not None
+            return None
+        return original(*key)
+
+    store.identity_owner = another_browser_gets_there_in_between
+    try:
+        browser.get(path, status=302)
+    finally:
+        del store.identity_owner
+    assert browser.get("/api/id").json["uid"] == "rachel"
+    assert [u["uid"] for u in store.list_users(10, 0)[0]] == ["rachel"]  # one account, not "rachel-2"
+
+
+def test_an_identity_id_of_eighteen_digits_is_still_an_id(github_app):
+    browser = new_client(github_app)
+    signup(browser, "sam")
+    login(browser, "sam")
+    browser.get(provider_round_trip(browser, "github", "sam-gh"), status=302)
+    github_app.store._execute("UPDATE identities SET id = ?", (10**17,))
+    from support import X_ORIGIN
+
+    browser.delete(f"/api/user/identities/{10**17}", headers=X_ORIGIN, status=204)
+    assert identities(github_app) == []
