@@ -231,3 +231,11 @@ def test_an_identity_id_of_eighteen_digits_is_still_an_id(github_app):
 
     browser.delete(f"/api/user/identities/{10**17}", headers=X_ORIGIN, status=204)
     assert identities(github_app) == []
+
+
+@pytest.mark.parametrize("path, kept", [("/dashboard.html?a=1!", True), ("/x!y", True), ("/a b", False),
+                                        ("/a\x7fb", False), ("/a\x20", False), ("/ok~", True)])  # fmt: skip
+def test_next_keeps_every_printable_path_and_drops_spaces_and_controls(path, kept):
+    from wsgi_auth.handlers.oauth import DEFAULT_NEXT, safe_next
+
+    assert safe_next(path) == (path if kept else DEFAULT_NEXT)
