@@ -201,3 +201,51 @@ def test_a_passkey_id_of_eighteen_digits_is_still_an_id(app, alice):
     alice.delete(f"/api/passkeys/{10**17}", headers=X_ORIGIN, status=204)
     assert alice.get("/api/passkeys").json["data"] == []
     alice.delete(f"/api/passkeys/{10**18}", headers=X_ORIGIN, status=404)  # 19 digits: never looked up
+
+
+def test_the_last_passkey_of_an_account_with_no_other_way_in_cannot_be_removed(app, clock):
+    made = app.store.create_user_with_identity(["octo"], "Octo", None, "github", "https://github.com", "7", "octo",
+                                               clock())  # fmt: skip
+    now = clock()
+    app.store.create_session("octo-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
+    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="octo-sid")
+    browser = new_client(app, HTTP_COOKIE=f"{COOKIE_NAME}={token}")
+    authenticator = SoftAuthenticator("https://localhost")
+    options = browser.post("/api/passkeys/options", headers=X_ORIGIN).json["data"]
+    passkey = browser.post_json("/api/passkeys", {"credential": authenticator.create(options)}, status=201).json["data"]
+    [identity] = browser.get("/api/user/identities").json["data"]
+    browser.delete(f"/api/user/identities/{identity['id']}", headers=X_ORIGIN, status=204)  # the passkey is a way in
+    resp = browser.delete(f"/api/passkeys/{passkey['id']}", headers=X_ORIGIN, expect_errors=True)
+    assert_error(resp, 409)
+    assert len(browser.get("/api/passkeys").json["data"]) == 1
+
+
+@pytest.mark.parametrize("name", ["a\x7fb", "a\x1fb", "a\x9fb", "\x00"])
+def test_a_passkey_name_with_a_control_character_is_400(alice, name):
+    authenticator = SoftAuthenticator("https://localhost")
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN).json["data"]
+    resp = alice.post_json("/api/passkeys", {"name": name, "credential": authenticator.create(options)},
+                           expect_errors=True)  # fmt: skip
+    assert_error(resp, 400)
+
+
+def test_a_passkey_name_with_the_first_printable_characters_around_them_is_kept(alice):
+    authenticator = SoftAuthenticator("https://localhost")
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN).json["data"]
+    name = "a\x20~\xa0b"  # 32, 126 and 160: the printable neighbours of the refused ranges
+    resp = alice.post_json("/api/passkeys", {"name": name, "credential": authenticator.create(options)}, status=201)
+    assert resp.json["data"]["name"] == name
+
+
+def test_a_uid_of_exactly_four_characters_is_looked_for_in_the_password(client):
+    resp = client.post_json("/api/user", {"uid": "abcd", "name": "A", "password": "xx-ABCD-2024"}, expect_errors=True)
+    assert_error(resp, 400, "password must not contain the uid")
+
+
+def test_a_password_of_257_characters_is_refused_and_256_accepted(app, client):
+    too_long = "Zq9!" * 64 + "x"
+    resp = client.post_json("/api/user", {"uid": "longpw", "name": "L", "password": too_long}, expect_errors=True)
+    assert_error(resp, 400)
+    signup(client, "longpw", password=too_long[:256])
+    login(new_client(app), "longpw", too_long[:256])
+    login(new_client(app), "longpw", too_long, status=401)

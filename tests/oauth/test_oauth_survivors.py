@@ -239,3 +239,18 @@ def test_next_keeps_every_printable_path_and_drops_spaces_and_controls(path, kep
     from wsgi_auth.handlers.oauth import DEFAULT_NEXT, safe_next
 
     assert safe_next(path) == (path if kept else DEFAULT_NEXT)
+
+
+@pytest.mark.parametrize("emails, found", [
+    ([{"email": "a@example.test", "primary": True, "verified": True}], "a@example.test"),
+    ([{"email": "a@example.test", "primary": True, "verified": False}], None),
+    ([{"email": "a@example.test", "primary": False, "verified": True}], None),
+    ([{"email": "b@example.test", "primary": False, "verified": True},
+      {"email": "a@example.test", "primary": True, "verified": True}], "a@example.test"),
+    (["a@example.test"], None),
+    ({"email": "a@example.test"}, None),
+])  # fmt: skip
+def test_github_gives_only_the_primary_verified_address(monkeypatch, emails, found):
+    monkeypatch.setattr(oauth, "_get_json", lambda *args, **kwargs: emails)
+    github = oauth.GitHub(CLIENT_ID, CLIENT_SECRET, "https://github.example", "https://api.github.example")
+    assert github._verified_email({"Authorization": "Bearer x"}) == found
