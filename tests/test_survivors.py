@@ -249,3 +249,68 @@ def test_a_password_of_257_characters_is_refused_and_256_accepted(app, client):
     signup(client, "longpw", password=too_long[:256])
     login(new_client(app), "longpw", too_long[:256])
     login(new_client(app), "longpw", too_long, status=401)
+
+
+# -- more survivors of the mutation run (tools/mutate.py) ------------------------------------------------
+
+
+@pytest.mark.parametrize("stored", ["", "not a hash", "$2b$", "$2b$04$short", "sha256$abc"])
+def test_a_hash_this_module_did_not_write_matches_no_password(stored):
+    from wsgi_auth import passwords
+
+    assert passwords.verify("any password at all", stored) == (False, False)
+    assert passwords.verify("", stored) == (False, False)
+
+
+def test_the_hashing_threads_are_made_once_per_process():
+    from wsgi_auth import passwords
+
+    passwords.hash_password("first password", 4)
+    pool = passwords._hashers
+    passwords.check_password("second password", passwords.hash_password("second password", 4))
+    assert passwords._hashers is pool and pool[0] == os.getpid()
+
+
+def test_a_session_at_exactly_its_end_is_not_listed(app, alice, clock):
+    other = new_client(app)
+    login(other, "alice")
+    app.store._execute("UPDATE sessions SET expires_at = ? WHERE id = ?", (clock() + 5, _sid(other)))
+    clock.advance(5)
+    assert len(alice.get("/api/sessions").json["data"]) == 1  # the other one ends now: not live
+
+
+def _sid(client):
+    from support import unverified_claims
+
+    return unverified_claims(client.cookies[COOKIE_NAME])["sid"]
+
+
+def test_the_purge_keeps_reset_requests_inside_their_window(app):
+    now = 1_700_000_000.0
+    for _ in range(3):
+        assert app.store.reserve_reset_request("alice", "192.0.2.1", now, now - 3600, (3, 20), None) is None
+    app.store.purge_sessions_and_links(now + 61, 3600)
+    assert app.store.reserve_reset_request("alice", "192.0.2.1", now + 62, now + 62 - 3600, (3, 20), None)[0] == "uid"
+
+
+def test_login_options_stop_at_exactly_10000_live_challenges_in_all(app, client, clock):
+    now = clock()
+    rows = [(f"{n:064x}", f"198.51.{n // 250}.{n % 250}", now, now + 300) for n in range(10_000)]
+    with app.store._connection() as connection:
+        connection.executemany(app.store._sql("INSERT INTO passkey_challenges (challenge_hash, purpose, user_id,"
+                                              " address, at, expires_at) VALUES (?, 'login', NULL, ?, ?, ?)"), rows)
+    assert_error(client.post_json("/api/authenticate/passkey/options", {}, expect_errors=True), 429)
+
+
+@pytest.mark.parametrize("length, status", [(1, 200), (64, 200), (65, 401), (0, 401)])
+def test_a_token_whose_jti_or_sid_is_1_to_64_characters_is_well_formed(app, alice, clock, length, status):
+    from support import forge, unverified_claims
+
+    claims = unverified_claims(alice.cookies[COOKIE_NAME])
+    sid = "s" * length
+    if 0 < length <= 64:
+        app.store.create_session(sid, int(claims["sub"]), clock(), clock() + 3600, None, "127.0.0.1")
+    for changed in ({"jti": "j" * length}, {"sid": sid}):
+        token = forge({**claims, **changed})
+        resp = new_client(app).get("/api/id", headers=cookie(token), expect_errors=True)
+        assert resp.status_int == status, (changed, resp.body)

@@ -254,3 +254,12 @@ def test_github_gives_only_the_primary_verified_address(monkeypatch, emails, fou
     monkeypatch.setattr(oauth, "_get_json", lambda *args, **kwargs: emails)
     github = oauth.GitHub(CLIENT_ID, CLIENT_SECRET, "https://github.example", "https://api.github.example")
     assert github._verified_email({"Authorization": "Bearer x"}) == found
+
+
+def test_without_a_preferred_username_the_login_is_the_emails_local_part(hostile):
+    identity, _ = finish(hostile, lambda nonce: hostile.sign(hostile.claims(
+        nonce, preferred_username=None, email="grace@example.test", email_verified=True)))  # fmt: skip
+    assert (identity.login, identity.email) == ("grace", "grace@example.test")
+    identity, _ = finish(hostile, lambda nonce: hostile.sign(hostile.claims(
+        nonce, preferred_username="gh", email="grace@example.test", email_verified=False)))  # fmt: skip
+    assert (identity.login, identity.email) == ("gh", None)
