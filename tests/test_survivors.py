@@ -314,3 +314,23 @@ def test_a_token_whose_jti_or_sid_is_1_to_64_characters_is_well_formed(app, alic
         token = forge({**claims, **changed})
         resp = new_client(app).get("/api/id", headers=cookie(token), expect_errors=True)
         assert resp.status_int == status, (changed, resp.body)
+
+
+def test_a_forked_worker_hashes_on_threads_of_its_own():
+    """gunicorn --preload forks after the parent hashed: the child's pool must be its own (a pool's threads
+    do not survive a fork, and work handed to the parent's would wait for ever)."""
+    import signal
+
+    from wsgi_auth import passwords
+
+    passwords.hash_password("made in the parent", 4)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        signal.alarm(30)
+        try:
+            ok = passwords.check_password("made in the child", passwords.hash_password("made in the child", 4))
+            os._exit(0 if ok and passwords._hashers[0] == os.getpid() else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
