@@ -296,9 +296,14 @@ def test_the_purge_keeps_reset_requests_inside_their_window(app):
 def test_login_options_stop_at_exactly_10000_live_challenges_in_all(app, client, clock):
     now = clock()
     rows = [(f"{n:064x}", f"198.51.{n // 250}.{n % 250}", now, now + 300) for n in range(10_000)]
+    sql = app.store._sql("INSERT INTO passkey_challenges (challenge_hash, purpose, user_id, address, at, expires_at)"
+                         " VALUES (?, 'login', NULL, ?, ?, ?)")
     with app.store._connection() as connection:
-        connection.executemany(app.store._sql("INSERT INTO passkey_challenges (challenge_hash, purpose, user_id,"
-                                              " address, at, expires_at) VALUES (?, 'login', NULL, ?, ?, ?)"), rows)
+        if hasattr(connection, "executemany"):  # sqlite3
+            connection.executemany(sql, rows)
+        else:  # psycopg: on a cursor
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
     assert_error(client.post_json("/api/authenticate/passkey/options", {}, expect_errors=True), 429)
 
 
