@@ -339,3 +339,15 @@ def test_a_forked_worker_hashes_on_threads_of_its_own():
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+def test_setting_up_totp_confirmed_meanwhile_by_another_request_is_409(app, alice, clock):
+    first = alice.post_json("/api/mfa/totp", {"current_password": PASSWORD}, status=200).json["data"]["secret"]
+    alice.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(first).at(clock())}, status=200)
+    app.store.totp = lambda user_id: None  # this request read the row before the other one confirmed it
+    try:
+        resp = alice.post_json("/api/mfa/totp", {"current_password": PASSWORD}, expect_errors=True)
+    finally:
+        del app.store.totp
+    assert_error(resp, 409)
+    assert alice.get("/api/mfa").json["data"]["totp"] is True  # the active secret was not replaced

@@ -263,3 +263,9 @@ def test_without_a_preferred_username_the_login_is_the_emails_local_part(hostile
     identity, _ = finish(hostile, lambda nonce: hostile.sign(hostile.claims(
         nonce, preferred_username="gh", email="grace@example.test", email_verified=False)))  # fmt: skip
     assert (identity.login, identity.email) == ("gh", None)
+
+
+@pytest.mark.parametrize("missing", ["iss", "aud"])
+def test_an_id_token_without_iss_or_aud_is_refused(hostile, missing):
+    error, _ = finish(hostile, lambda nonce: hostile.sign(hostile.claims(nonce, **{missing: None})))
+    assert isinstance(error, ProviderError) and error.reason == oauth.ID_TOKEN
