@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from support import (
-    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup, the_cookie,
+    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup,
+    the_cookie,
 )
 from support.webauthn_authenticator import AT, UP, SoftAuthenticator, b64url, from_b64url
 
