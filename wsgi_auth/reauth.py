@@ -12,11 +12,12 @@ from .http import Request
 WRONG_PASSWORD = "current_password is wrong"
 
 
-def check_current_password(request: Request, app, body: dict) -> str:
-    """The uid's throttle key once ``current_password`` is right (the caller reports the success with
-    ``app.throttle.login_succeeded`` when the whole change is); else 403, counted as a failed login.
-    An account with no password (made by OAuth) has none that can be right."""
-    current = validation.string_field(body, "current_password")
+def check_current_password(request: Request, app, body: dict, field: str = "current_password") -> str:
+    """The uid's throttle key once ``current_password`` (or ``field``) is right (the caller reports the
+    success with ``app.throttle.login_succeeded`` when the whole change is, and the proof with
+    ``fresh_sign_in.reauthenticated``); else 403, counted as a failed login. An account with no
+    password (made by OAuth) has none that can be right."""
+    current = validation.string_field(body, field)
     user = request.user
     uid_key = user["uid"].lower()
     address = request.remote_addr
@@ -29,5 +30,5 @@ def check_current_password(request: Request, app, body: dict) -> str:
     app.throttle.login_failed(attempt)
     if not matches:
         app.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), app.clock())
-        raise HTTPError(403, WRONG_PASSWORD)
+        raise HTTPError(403, WRONG_PASSWORD if field == "current_password" else f"{field} is wrong")
     return uid_key

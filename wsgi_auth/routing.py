@@ -2,7 +2,8 @@
 
 The router finds the handler for method + path, checks the route's access
 (the lesson's ``token_required(roles)``: 401 when nobody is signed in, 403 for a
-non-Admin on an Admin route) and calls it. An unknown path is 404; a known path
+non-Admin on an Admin route, 403 ``reauth_required`` on a FRESH route without a recent
+sign-in: fresh_sign_in.py) and calls it. An unknown path is 404; a known path
 with another method is 405 with an ``Allow`` header. ``HEAD`` is answered wherever
 ``GET`` is, by the ``GET`` handler (RFC 9110): same status and headers, no body.
 Every refusal, and every ``HTTPError`` a handler raises, is answered here.
@@ -12,11 +13,12 @@ import re
 
 from .access import Access
 from .errors import HTTPError
-from .handlers import auth, events, meta, mfa, oauth, passkeys, profile, reset, sessions, users
+from .fresh_sign_in import require_fresh_sign_in
+from .handlers import auth, events, meta, mfa, oauth, passkeys, profile, reauth, reset, sessions, users
 from .http import Request, Response
 from .tokens import INVALID_TOKEN, MISSING_TOKEN
 
-ANYONE, SIGNED_IN, ADMIN = Access.ANYONE, Access.SIGNED_IN, Access.ADMIN
+ANYONE, SIGNED_IN, FRESH, ADMIN = Access.ANYONE, Access.SIGNED_IN, Access.FRESH, Access.ADMIN
 
 ROUTES = [
     ("POST",   "/api/authenticate",  auth.login,        ANYONE),
@@ -53,11 +55,13 @@ ROUTES = [
     ("GET",    "/api/user/identities",            oauth.identities, SIGNED_IN),
     ("DELETE", "/api/user/identities/<id>",       oauth.unlink,     SIGNED_IN),
     ("GET",    "/api/passkeys",                     passkeys.list_,                SIGNED_IN),
-    ("POST",   "/api/passkeys/options",             passkeys.registration_options, SIGNED_IN),
-    ("POST",   "/api/passkeys",                     passkeys.register,             SIGNED_IN),
+    ("POST",   "/api/passkeys/options",             passkeys.registration_options, FRESH),
+    ("POST",   "/api/passkeys",                     passkeys.register,             FRESH),
     ("DELETE", "/api/passkeys/<id>",                passkeys.delete,               SIGNED_IN),
     ("POST",   "/api/authenticate/passkey/options", passkeys.login_options,        ANYONE),
     ("POST",   "/api/authenticate/passkey",         passkeys.login,                ANYONE),
+    ("POST",   "/api/reauth",                       reauth.confirm,                SIGNED_IN),
+    ("POST",   "/api/reauth/passkey/options",       reauth.passkey_options,        SIGNED_IN),
 ]  # fmt: skip
 
 
@@ -115,4 +119,6 @@ class Router:
             raise HTTPError(401, MISSING_TOKEN if request.token_state == "missing" else INVALID_TOKEN)
         if refusal == 403:
             raise HTTPError(403, "Admins only")
+        if access == FRESH:
+            require_fresh_sign_in(request, self.context)  # 403 reauth_required: the page asks "Confirm it is you"
         return handler(request, self.context)

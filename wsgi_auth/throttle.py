@@ -30,6 +30,10 @@ VERIFICATION_WINDOW = 3600
 PURGE_INTERVAL = 60  # seconds between two purges by one process
 MAX_PASSKEY_CHALLENGES_PER_ADDRESS = 30  # live (unanswered, unexpired) passkey login challenges from one address
 MAX_PASSKEY_CHALLENGES = 10_000  # live passkey login challenges in all: the table cannot be flooded
+OAUTH_START_WINDOW = 10 * 60
+MAX_OAUTH_STARTS_PER_ADDRESS = 30  # each start writes a pending sign-in that lives 10 minutes
+MAIL_WINDOW = 60 * 60
+MAX_MAILS_PER_RECIPIENT = 5  # to one address, whatever the accounts that name it: no flooding a third party
 IN_FLIGHT_FOR = 120  # seconds after which an attempt still in flight counts as a failure (its process died)
 IN_FLIGHT_POLL = 0.01  # seconds between two looks at attempts in flight that stand at the limit
 IN_FLIGHT_WAIT = 30  # seconds an attempt waits for those in flight before it gives up (503)
@@ -66,7 +70,7 @@ class Throttle:
         if now < self.next_purge:
             return
         self.next_purge = now + PURGE_INTERVAL
-        self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW)
+        self.store.purge(now, FAILURE_WINDOW, SIGNUP_WINDOW, max(OAUTH_START_WINDOW, MAIL_WINDOW))
         self.store.purge_sessions_and_links(now, RESET_WINDOW)
         self.store.purge_verifications(now, VERIFICATION_WINDOW)
         self.store.purge_events(now - events.RETENTION)  # security activity is kept 90 days
@@ -158,6 +162,21 @@ class Throttle:
             _refuse("Too many verification links asked for; try again in {wait} seconds", refused[1],
                     VERIFICATION_WINDOW, now)  # fmt: skip
         self.housekeeping()
+
+    def attempt_oauth_start(self, address: str) -> None:
+        """429 after 30 OAuth starts from this address in 10 minutes; otherwise this one is counted."""
+        now = self.clock()
+        refused = self.store.reserve_oauth_start(address, now, now - OAUTH_START_WINDOW, MAX_OAUTH_STARTS_PER_ADDRESS)
+        if refused is not None:
+            _refuse("Too many sign-ins started from this address; try again in {wait} seconds", refused[1],
+                    OAUTH_START_WINDOW, now)  # fmt: skip
+        self.housekeeping()
+
+    def mail_allowed(self, recipient: str) -> bool:
+        """Whether one more email may go to ``recipient`` (at most 5 an hour, whichever accounts name the
+        address); when it may, it is counted now. The caller's answer must not change either way."""
+        now = self.clock()
+        return self.store.reserve_mail(recipient.strip().lower(), now, now - MAIL_WINDOW, MAX_MAILS_PER_RECIPIENT)
 
     # -- passkeys (handlers/passkeys.py) -----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 The library builds the options a browser hands to ``navigator.credentials.create()``
 and ``.get()``, parses what the browser sends back and verifies it: the client data's
-type, challenge and origin, the RP ID hash, user presence, the attestation (we ask for
+type, challenge and origin, the RP ID hash, user presence and user verification, the attestation (we ask for
 none), the signature and the signature counter. Here we decide who the relying party
 is (:func:`relying_party`), which origins may answer, how long a challenge lives, and
 that every failure of the library to verify junk is a refusal, never a 500.
@@ -116,7 +116,7 @@ def new_user_handle() -> str:
 def registration_options(rp: RelyingParty, user: dict, handle: str, credential_ids: list[str],
                          challenge: bytes) -> dict:  # fmt: skip
     """``PublicKeyCredentialCreationOptions`` as JSON: a discoverable credential (resident key required),
-    user verification preferred, no attestation, the account's passkeys excluded."""
+    user verification required, no attestation, the account's passkeys excluded."""
     webauthn, helpers, structs = _lib()
     options = webauthn.generate_registration_options(
         rp_id=rp.id,
@@ -128,7 +128,7 @@ def registration_options(rp: RelyingParty, user: dict, handle: str, credential_i
         timeout=BROWSER_TIMEOUT_MS,
         authenticator_selection=structs.AuthenticatorSelectionCriteria(
             resident_key=structs.ResidentKeyRequirement.REQUIRED,
-            user_verification=structs.UserVerificationRequirement.PREFERRED,
+            user_verification=structs.UserVerificationRequirement.REQUIRED,
         ),
         exclude_credentials=[structs.PublicKeyCredentialDescriptor(id=helpers.base64url_to_bytes(i))
                              for i in credential_ids],  # fmt: skip
@@ -136,13 +136,16 @@ def registration_options(rp: RelyingParty, user: dict, handle: str, credential_i
     return json.loads(webauthn.options_to_json(options))
 
 
-def authentication_options(rp: RelyingParty, challenge: bytes) -> dict:
-    """``PublicKeyCredentialRequestOptions`` as JSON: no allowCredentials, so the authenticator offers
-    the passkeys it holds for this RP ID (discoverable credentials: no uid asked first)."""
-    webauthn, _, structs = _lib()
+def authentication_options(rp: RelyingParty, challenge: bytes, credential_ids: list[str] = ()) -> dict:
+    """``PublicKeyCredentialRequestOptions`` as JSON, user verification required. To sign in: no
+    allowCredentials, so the authenticator offers the passkeys it holds for this RP ID (discoverable
+    credentials: no uid asked first); to re-authenticate: the signed-in account's ``credential_ids``."""
+    webauthn, helpers, structs = _lib()
     options = webauthn.generate_authentication_options(
-        rp_id=rp.id, challenge=challenge, timeout=BROWSER_TIMEOUT_MS, allow_credentials=[],
-        user_verification=structs.UserVerificationRequirement.PREFERRED,
+        rp_id=rp.id, challenge=challenge, timeout=BROWSER_TIMEOUT_MS,
+        allow_credentials=[structs.PublicKeyCredentialDescriptor(id=helpers.base64url_to_bytes(i))
+                           for i in credential_ids],
+        user_verification=structs.UserVerificationRequirement.REQUIRED,
     )  # fmt: skip
     return json.loads(webauthn.options_to_json(options))
 
@@ -190,7 +193,7 @@ def verify_registration(parsed, challenge: bytes, rp: RelyingParty):
     try:
         verified = webauthn.verify_registration_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
-            require_user_presence=True, require_user_verification=False,
+            require_user_presence=True, require_user_verification=True,  # UV: possession alone is not enough
         )  # fmt: skip
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None
@@ -205,7 +208,7 @@ def verify_authentication(parsed, challenge: bytes, rp: RelyingParty, public_key
         verified = webauthn.verify_authentication_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=rp.id, expected_origin=list(rp.origins),
             credential_public_key=public_key, credential_current_sign_count=sign_count,
-            require_user_verification=False,
+            require_user_verification=True,  # the PIN or biometric was checked: not possession alone
         )  # fmt: skip
     except Exception as error:  # noqa: BLE001 - see above
         raise Refused(f"{type(error).__name__}: {error}") from None

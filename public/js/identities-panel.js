@@ -6,6 +6,7 @@
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, timeElement } from './api.js';
 import { startURL } from './oauth-buttons.js';
+import { needsReauth, confirmIdentity } from './confirm-identity.js';
 
 const panel = document.getElementById('identities-panel');
 const list = document.getElementById('identities');
@@ -54,6 +55,25 @@ function render(identities, names) {
     empty.hidden = identities.length > 0;
 }
 
+// Linking needs a fresh sign-in: the start answers 403 reauth_required (JSON, not a page) when it is
+// not. So the link first asks the start without following its redirect; after "Confirm it is you"
+// (or when it was fresh already) the browser goes to the provider as a plain link would.
+async function linkWithFreshSignIn(event, link) {
+    event.preventDefault();
+    message.classList.remove('ok');
+    const probe = await send(link.href, { ...fetchOptions, redirect: 'manual', cache: 'no-store' });
+    if (needsReauth(probe)) {
+        if (!(await confirmIdentity())) {
+            message.textContent = messageOf(probe);
+            return;
+        }
+    } else if (probe.status >= 400) {
+        message.textContent = messageOf(probe);  // 429: too many sign-ins started from here
+        return;
+    }
+    location.assign(link.href);
+}
+
 async function load() {
     const [providers, identities] = await Promise.all([
         send(`${pythonURI}/api/oauth/providers`, fetchOptions),
@@ -76,6 +96,7 @@ async function load() {
         link.id = `link-${provider.id}`;
         link.href = startURL(provider.id, '/dashboard.html');
         link.textContent = `Link ${provider.name}`;
+        link.addEventListener('click', (event) => linkWithFreshSignIn(event, link));
         links.append(link);
     }
     panel.hidden = configured.length === 0 && identities.body.data.length === 0;

@@ -7,6 +7,7 @@
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, leaveIfSignedOut, sayIn, loadPanel } from './api.js';
+import { sendConfirmed } from './confirm-identity.js';
 
 const panel = document.getElementById('mfa-panel');
 const statusLine = document.getElementById('mfa-status');
@@ -72,7 +73,7 @@ function showQR(svg) {
 enableForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     say('');
-    const result = await send(`${pythonURI}/api/mfa/totp`,
+    const result = await sendConfirmed(`${pythonURI}/api/mfa/totp`,
         requestOptions('POST', { current_password: enablePassword.value }));
     if (leaveIfSignedOut(result)) {
         return;
@@ -140,7 +141,7 @@ doneButton.addEventListener('click', () => {
 disableForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     say('');
-    const result = await send(`${pythonURI}/api/mfa/totp`,
+    const result = await sendConfirmed(`${pythonURI}/api/mfa/totp`,
         requestOptions('DELETE', { current_password: disablePassword.value, code: disableCode.value.trim() }));
     if (leaveIfSignedOut(result)) {
         return;

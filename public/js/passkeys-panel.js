@@ -2,6 +2,7 @@
 // added and last used, a Remove button each, and "Add a passkey" with an optional name.
 //   GET    /api/passkeys              the list
 //   POST   /api/passkeys/options      the challenge and options for navigator.credentials.create()
+//                                     (both need a fresh sign-in: 403 reauth_required asks "Confirm it is you")
 //   POST   /api/passkeys              {name?, credential}: the service verifies and stores the new passkey
 //   DELETE /api/passkeys/<id>         remove one: it no longer signs in
 // Failures show the server's own message (or what the browser's passkey dialog said).
@@ -9,6 +10,7 @@
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, sayIn, timeElement, loadPanel } from './api.js';
 import { supported, unsupportedReason, creationOptions, registrationJSON, browserMessage } from './webauthn-json.js';
+import { needsReauth, confirmIdentity } from './confirm-identity.js';
 
 const panel = document.getElementById('passkeys-panel');
 const list = document.getElementById('passkeys');
@@ -71,9 +73,19 @@ async function load() {
     }
 }
 
-async function add() {
+// Adding a passkey needs a fresh sign-in: when either request asks for one, "Confirm it is you"
+// (js/confirm-identity.js) and start again with new options.
+async function add(again = true) {
     say('');
     const options = await send(`${pythonURI}/api/passkeys/options`, requestOptions('POST'));
+    if (needsReauth(options) && again) {
+        if (await confirmIdentity()) {
+            await add(false);
+        } else {
+            say(messageOf(options));
+        }
+        return;
+    }
     if (!options.ok) {
         say(messageOf(options));
         return;
@@ -90,6 +102,10 @@ async function add() {
         body.name = nameInput.value;
     }
     const result = await send(`${pythonURI}/api/passkeys`, requestOptions('POST', body));
+    if (needsReauth(result) && again && await confirmIdentity()) {
+        await add(false);
+        return;
+    }
     if (result.status === 201) {
         nameInput.value = '';
         say(`${result.body.data.name} added: use it on the login page with "Sign in with a passkey".`, true);

@@ -10,6 +10,7 @@ import secrets
 
 import pytest
 from browser_support import log_out, make_user, own_host_service, submit_login
+from support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -102,3 +103,81 @@ def test_without_passkeys_in_the_browser_the_buttons_stay_hidden(service, contex
     log_in_with_password(page, service, uid)
     page.wait_for_selector("#passkeys-unsupported:visible")
     assert page.locator("#passkey-add").is_hidden()
+
+
+# -- "Confirm it is you" (fresh sign-in) and user verification -----------------------------------------
+
+WINDOW = 10  # WSGI_AUTH_REAUTH_WINDOW of this service: the smallest the setting allows
+
+
+@pytest.fixture(scope="module")
+def short_window_service(tmp_path_factory, browser):
+    server = own_host_service(tmp_path_factory.mktemp("reauth-service"), "localhost", reauth_window=WINDOW)
+    yield server
+    server.stop()
+
+
+def test_an_old_sign_in_confirms_with_the_password_or_a_passkey_before_adding_a_passkey(short_window_service, context,
+                                                                                          page):  # fmt: skip
+    service = short_window_service
+    cdp, authenticator = virtual_authenticator(context, page)
+    uid = f"rea-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    log_in_with_password(page, service, uid)
+    page.wait_for_selector("#passkeys-panel:not([aria-busy])")
+    page.wait_for_timeout((WINDOW + 1) * 1000)  # the sign-in is no longer fresh
+
+    page.fill("#passkey-name", "Laptop")
+    page.click("#passkey-add-button")
+    page.wait_for_selector("#reauth-dialog[open]")
+    page.fill("#reauth-password", "wrong password!")
+    page.click("#reauth-confirm")
+    page.wait_for_selector("#reauth-message:has-text('password is wrong')")
+    assert page.locator("#passkeys li.passkey").count() == 0
+    page.fill("#reauth-password", PASSWORD)
+    page.click("#reauth-confirm")
+    page.wait_for_selector("#passkeys-message:has-text('Laptop added')")  # the action, tried again
+    assert not page.locator("#reauth-dialog").evaluate("d => d.open")
+
+    page.wait_for_timeout((WINDOW + 1) * 1000)
+    page.fill("#passkey-name", "Again")
+    page.click("#passkey-add-button")
+    page.wait_for_selector("#reauth-dialog[open] #reauth-passkey:visible")
+    page.click("#reauth-passkey")  # the Laptop passkey confirms it is me
+    # Confirmed, the action runs again: the options are given now, and it is the browser that says this
+    # authenticator holds a passkey of this account already (excludeCredentials).
+    page.wait_for_selector("#passkeys-message:has-text('already has a passkey')")
+    assert not page.locator("#reauth-dialog").evaluate("d => d.open")
+    assert page.locator("#passkeys li.passkey").count() == 1
+
+
+def test_cancelling_the_confirmation_adds_nothing(short_window_service, context, page):
+    service = short_window_service
+    virtual_authenticator(context, page)
+    uid = f"can-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    log_in_with_password(page, service, uid)
+    page.wait_for_selector("#passkeys-panel:not([aria-busy])")
+    page.wait_for_timeout((WINDOW + 1) * 1000)
+    page.click("#passkey-add-button")
+    page.wait_for_selector("#reauth-dialog[open]")
+    page.click("#reauth-cancel")
+    page.wait_for_selector("#passkeys-message:has-text('Confirm it is you to continue')")
+    assert page.locator("#passkeys li.passkey").count() == 0
+
+
+def test_an_authenticator_without_user_verification_cannot_add_a_passkey(service, context, page):
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": False,
+        "isUserVerified": False, "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+    uid = f"nuv-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    log_in_with_password(page, service, uid)
+    page.wait_for_selector("#passkeys-panel:not([aria-busy])")
+    page.click("#passkey-add-button")
+    page.wait_for_selector("#passkeys-message:not(:empty)")
+    assert "added" not in page.inner_text("#passkeys-message")
+    assert page.locator("#passkeys li.passkey").count() == 0

@@ -33,7 +33,8 @@ THROTTLED = {("post", "/api/authenticate"), ("post", "/api/user"), ("put", "/api
              ("post", "/api/password-reset"), ("post", "/api/password-reset/confirm"),
              ("post", "/api/mfa/totp"), ("delete", "/api/mfa/totp"),  # a wrong current_password counts
              ("post", "/api/authenticate/passkey/options"), ("post", "/api/authenticate/passkey"),
-             ("post", "/api/user/email/verify"), ("post", "/api/user/email/verification")}  # guessing; 3 links an hour
+             ("post", "/api/user/email/verify"), ("post", "/api/user/email/verification"),  # guessing; 3 links an hour
+             ("post", "/api/reauth"), ("get", "/api/oauth/{provider}/start"), ("head", "/api/oauth/{provider}/start")}
 STATIC_OPERATIONS = {("get", "/"), ("head", "/"), ("get", "/{file}"), ("head", "/{file}")}
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Browser navigations of "Sign in with GitHub / OpenID Connect": a redirect, or a page saying what failed.

@@ -456,7 +456,7 @@ def test_control_characters_in_an_email_are_400(client, email):
 def test_password_length_is_8_to_256_characters_of_any_script(client):
     """ASVS 6.2.1 (at least 8), 6.2.9 (64 and more allowed), 6.2.5 (no composition rules); characters, not bytes."""
     for number, (password, status) in enumerate([
-        ("1234567", 400), ("k3y-8chr", 201), ("        ", 201), ("\u00e9" * 7, 400), ("\u6f22" * 8, 201),
+        ("1234567", 400), ("k3y-8chr", 201), ("        ", 400), ("\u00e9" * 7, 400), ("\u6f22" * 8, 201),
         ("p" * 64, 201), ("p" * 256, 201), ("p" * 257, 400), ("\U0001f600" * 256, 201), ("\U0001f600" * 257, 400),
     ]):  # fmt: skip
         body = {"uid": f"user{number}", "name": "U", "password": password}

@@ -106,6 +106,13 @@ def login(client, uid, password=PASSWORD, status=200, **kwargs):
     return resp
 
 
+def reauth(client, password=PASSWORD, status=200, **kwargs):
+    """POST /api/reauth with the password: the session is fresh again (fresh_sign_in.py)."""
+    resp = client.post_json("/api/reauth", {"password": password}, expect_errors=True, **kwargs)
+    assert resp.status_int == status, f"reauth: expected {status}, got {resp.status}: {resp.body[:300]!r}"
+    return resp
+
+
 def token_for(client, uid, password=PASSWORD):
     """Sign in and return the token, with the client's cookie jar emptied again: the test then says
     exactly which token is sent (``cookie(token)``), as an attacker would."""

@@ -15,6 +15,7 @@ def login(request: Request, app) -> Response:
     password = validation.string_field(body, "password")
     code = validation.login_code(body)  # only its type here: nothing about the account shows before the password
     remember = validation.remember(body)
+    as_typed = False  # the stored hash is of the password as typed, not of its NFKC form (made before version 3)
     # A uid that cannot exist is answered like an unknown uid; it is only counted per address.
     uid_key = uid.lower() if validation.is_uid(uid) else None
     address = request.remote_addr
@@ -33,7 +34,7 @@ def login(request: Request, app) -> Response:
         elif found is None or not found.password_hash:  # unknown, or an account with no password (OAuth)
             ok = passwords.check_unknown_uid(password, app.unknown_uid_rounds)  # same cost as a wrong password
         else:
-            ok = passwords.check_password(password, found.password_hash)  # step 6
+            ok, as_typed = passwords.verify(password, found.password_hash)  # step 6, in NFKC form (or as typed, stored before)
             stored_cost = passwords.cost(found.password_hash) or 0
             if stored_cost > app.unknown_uid_rounds:
                 app.unknown_uid_rounds = stored_cost
@@ -64,7 +65,7 @@ def login(request: Request, app) -> Response:
         how = "password"
     app.throttle.login_succeeded(uid_key, attempt)
     rounds = app.settings.bcrypt_rounds
-    if passwords.needs_rehash(password_hash, rounds):  # made at another cost: re-made at the current one
+    if passwords.needs_rehash(password_hash, rounds) or as_typed:  # another cost, or not NFKC: re-made now
         with app.hash_gate.turn(address, again=True):  # it has had its turn: this hash goes first
             new_hash = passwords.hash_password(password, rounds)
         app.store.rehash_password(user["id"], password_hash, new_hash)

@@ -1,14 +1,16 @@
 """``/api/mfa``: the signed-in user's second factors; turning TOTP on (set up, then confirm) and off.
 
 Setting up needs the current password (a borrowed, unlocked browser must not be enough to lock
-its owner out with an app they do not have); the secret is required at login only once a code
-from the app confirms it. Turning it off needs the password and a code, and ends every other
-session. A wrong ``current_password`` or code counts as a failed login of the uid (throttle.py).
+its owner out with an app they do not have; the right password is a re-authentication, and an
+account without a password needs a fresh sign-in instead: fresh_sign_in.py); the secret is
+required at login only once a code from the app confirms it. Turning it off needs the password
+(or, without one, a fresh sign-in) and a code, and ends every other session. A wrong ``current_password`` or code counts as a failed login of the uid (throttle.py).
 See docs/SECOND_FACTORS.md.
 """
 
 from .. import events, notices, second_factor, sessions, totp, validation
 from ..errors import HTTPError
+from ..fresh_sign_in import reauthenticated, require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 
@@ -30,6 +32,17 @@ def status(request: Request, app) -> Response:
     return Response.json({"message": message, "data": data})
 
 
+def _current_password_or_fresh(request: Request, app, body: dict) -> None:
+    """The right ``current_password`` (a re-authentication: the session is fresh from now); an account
+    without a password (made by OAuth) sends none and needs a fresh sign-in instead (fresh_sign_in.py).
+    A wrong password is 403 and a failed login of the uid."""
+    if "current_password" not in body and not app.store.password_hash(request.user["id"]):
+        require_fresh_sign_in(request, app)
+        return
+    app.throttle.login_succeeded(check_current_password(request, app, body))
+    reauthenticated(request, app)
+
+
 def start_totp(request: Request, app) -> Response:
     """A new secret, its ``otpauth://`` URL and QR code; not asked at login until confirmed.
     Again before confirming: a new secret replaces the pending one."""
@@ -37,8 +50,7 @@ def start_totp(request: Request, app) -> Response:
     user = request.user
     if second_factor.required(app.store.totp(user["id"])):
         raise HTTPError(409, ALREADY_ON)
-    uid_key = check_current_password(request, app, body)
-    app.throttle.login_succeeded(uid_key)
+    _current_password_or_fresh(request, app, body)
     secret = totp.new_secret()
     if not app.store.save_pending_totp(user["id"], totp.encrypt(app.totp_keys, secret, user["uid"]), app.clock()):
         raise HTTPError(409, ALREADY_ON)  # confirmed by another request meanwhile
@@ -73,17 +85,29 @@ def confirm_totp(request: Request, app) -> Response:
 def disable_totp(request: Request, app) -> Response:
     """Off, with the password and a code (TOTP or recovery); every other session ends."""
     body = read_json_object(request.environ, app.settings.max_body)
-    validation.string_field(body, "current_password")
-    code = validation.second_factor_code(body)
     user = request.user
+    has_password = bool(app.store.password_hash(user["id"]))
+    if has_password or "current_password" in body:
+        validation.string_field(body, "current_password")
+    code = validation.second_factor_code(body)
     row = app.store.totp(user["id"])
     if not second_factor.required(row):
         raise HTTPError(400, NOT_ON)
-    uid_key = check_current_password(request, app, body)
+    if has_password or "current_password" in body:
+        uid_key, attempt = check_current_password(request, app, body), None
+    else:  # an account made by OAuth: a fresh sign-in stands for the password it does not have
+        require_fresh_sign_in(request, app)
+        uid_key = user["uid"].lower()
+        app.throttle.check_login(uid_key, request.remote_addr)
+        attempt = app.throttle.attempt_login(uid_key, request.remote_addr)  # the code below is a login attempt
     if not second_factor.check_code(app, user, row, code, events.of(request, "recovery_code_used", "to turn it off")):
-        app.throttle.housekeeping()  # counted as a failed login, as a wrong password is
+        if attempt is not None:
+            app.throttle.login_failed(attempt)
+        else:
+            app.throttle.housekeeping()  # counted as a failed login by check_current_password, as a wrong password is
         raise HTTPError(403, WRONG_CODE)
-    app.throttle.login_succeeded(uid_key)
+    app.throttle.login_succeeded(uid_key, attempt)
+    reauthenticated(request, app)
     app.store.delete_second_factors(user["id"], events.of(request, "totp_off", "every other session ended"), app.clock())
     ended = sessions.end_others(app, user["id"], request.claims["sid"])
     notices.send(app, user, "totp_off")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .. import events, notices, oauth, sessions
 from ..errors import HTTPError
+from ..fresh_sign_in import require_fresh_sign_in
 from ..http import Request, Response, cookie_value, own_origin
 from ..middleware.static import PAGE_HEADERS
 
@@ -94,8 +95,12 @@ def providers(request: Request, app) -> Response:
 
 
 def start(request: Request, app) -> Response:
-    """302 to the provider, with ``state``, PKCE and (OIDC) ``nonce``; the browser gets its binding cookie."""
+    """302 to the provider, with ``state``, PKCE and (OIDC) ``nonce``; the browser gets its binding cookie.
+    Signed in, this links an identity to the account: a way in, so it needs a fresh sign-in."""
     provider = _provider(request, app)
+    if request.user is not None:
+        require_fresh_sign_in(request, app)  # a stolen cookie must not link the thief's identity
+    app.throttle.attempt_oauth_start(request.remote_addr)  # each start writes a row: 30 an address per 10 min
     redirect_uri = f"{_base_url(request, app)}/api/oauth/{provider.id}/callback"
     try:
         url, pending = provider.start(redirect_uri)

@@ -2,7 +2,7 @@
 
 from .. import events, notices, passwords, sessions, validation, verification
 from ..errors import HTTPError
-from ..fresh_sign_in import require_fresh_sign_in
+from ..fresh_sign_in import reauthenticated, require_fresh_sign_in
 from ..http import Request, Response, read_json_object
 from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
@@ -52,6 +52,7 @@ def update_me(request: Request, app) -> Response:
         require_fresh_sign_in(request, app)
     if new_password is not None:
         app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
+        reauthenticated(request, app)  # the right current password is a fresh proof (fresh_sign_in.py)
     updated = app.store.update_user(user["uid"], changes)
     if updated is not None and "email" in body:
         updated = verification.set_email(app, updated, email, events.of(request, "email_changed", "by its owner"))

@@ -21,7 +21,8 @@ PUBLIC_COLUMNS = "id, uid, name, email, email_verified, role, created_at"  # a u
 # The signed-in request's one read (``user_for_token``), written out once rather than on every request.
 TOKEN_CHECK_SQL = (
     f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
-    " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at, sessions.remember"
+    " sessions.created_at AS session_created_at, sessions.expires_at AS session_expires_at, sessions.remember,"
+    " sessions.auth_time AS session_auth_time"
     " FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.id = ? AND sessions.user_id = ?"
 )
 
@@ -55,6 +56,7 @@ class TokenCheck(NamedTuple):
     session_created_at: float  # the login: the session ends SESSION_MAX_AGE after it
     session_expires_at: float  # the end of its newest token
     remember: bool = False  # "remember me": REMEMBER_IDLE and REMEMBER_MAX_AGE instead of TOKEN_TTL and SESSION_MAX_AGE
+    session_auth_time: float | None = None  # the login or the last re-authentication (fresh_sign_in.py)
 
 
 def _fetch_one(cursor) -> dict | None:
@@ -165,7 +167,7 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
         if row is None:
             return None
         return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"],
-                          bool(row["remember"]))  # fmt: skip
+                          bool(row["remember"]), row["session_auth_time"])  # fmt: skip
 
     def user(self, uid: str) -> dict | None:
         """The user with this uid (ignoring case), or None."""
@@ -333,9 +335,20 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
         """Below the limit, record this signup; else ``("address", oldest)``."""
         return self._reserve("signups", (("address", "address", address, limit),), since, {"address": address, "at": now})
 
+    def reserve_oauth_start(self, address: str, now: float, since: float, limit: int) -> tuple[str, float] | None:
+        """Below the limit, record this OAuth start of ``address``; else ``("address", oldest)``."""
+        return self._reserve("oauth_starts", (("address", "address", address, limit),), since,
+                             {"address": address, "at": now})  # fmt: skip
+
+    def reserve_mail(self, recipient: str, now: float, since: float, limit: int) -> bool:
+        """Below the limit of emails to ``recipient`` (lower-cased) since ``since``, record one and say True;
+        else False and nothing is written."""
+        checks = (("recipient", "recipient", recipient, limit),)
+        return self._reserve("mails_sent", checks, since, {"recipient": recipient, "at": now}) is None
+
     # -- housekeeping --------------------------------------------------------
 
-    def purge(self, now: float, failure_window: float, signup_window: float) -> None:
+    def purge(self, now: float, failure_window: float, signup_window: float, counter_window: float = 3600) -> None:
         """Drop rows that can no longer matter: revoked tokens past expiry, counters past their window,
         sign-ins and passkey challenges past their end."""
         with self._connection() as connection:
@@ -344,6 +357,8 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
             connection.execute(self._sql("DELETE FROM signups WHERE at <= ?"), (now - signup_window,))
             connection.execute(self._sql("DELETE FROM oauth_states WHERE expires_at < ?"), (now,))  # abandoned sign-ins
             connection.execute(self._sql("DELETE FROM passkey_challenges WHERE expires_at < ?"), (now,))  # unanswered
+            connection.execute(self._sql("DELETE FROM oauth_starts WHERE at <= ?"), (now - counter_window,))
+            connection.execute(self._sql("DELETE FROM mails_sent WHERE at <= ?"), (now - counter_window,))
 
     def check(self) -> None:
         """Raises :class:`StoreUnavailable` when the database cannot be read (the health check)."""

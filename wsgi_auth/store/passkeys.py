@@ -125,16 +125,19 @@ class PasskeyQueries:
     # -- challenges ---------------------------------------------------------------
 
     def save_register_challenge(self, challenge_hash: str, user_id: int, address: str, now: float, expires_at: float,
-                                keep: int) -> None:  # fmt: skip
-        """Remember a registration challenge of ``user_id``; only its ``keep`` newest stay (a few tabs at once)."""
+                                keep: int, purpose: str = "register") -> None:  # fmt: skip
+        """Remember a registration challenge of ``user_id``; only its ``keep`` newest stay (a few tabs at once).
+        ``purpose="login"``: a re-authentication challenge of ``user_id`` (a sign-in challenge has no user,
+        so neither can be used as the other)."""
+        assert purpose in ("register", "login")
         with self._connection() as connection, self._transaction(connection):
             connection.execute(self._sql(
                 "INSERT INTO passkey_challenges (challenge_hash, purpose, user_id, address, at, expires_at)"
-                " VALUES (?, 'register', ?, ?, ?, ?)"), (challenge_hash, user_id, address, now, expires_at))  # fmt: skip
+                " VALUES (?, ?, ?, ?, ?, ?)"), (challenge_hash, purpose, user_id, address, now, expires_at))  # fmt: skip
             connection.execute(self._sql(
-                "DELETE FROM passkey_challenges WHERE purpose = 'register' AND user_id = ? AND challenge_hash NOT IN"
-                " (SELECT challenge_hash FROM passkey_challenges WHERE purpose = 'register' AND user_id = ?"
-                " ORDER BY at DESC, challenge_hash LIMIT ?)"), (user_id, user_id, keep))  # fmt: skip
+                "DELETE FROM passkey_challenges WHERE purpose = ? AND user_id = ? AND challenge_hash NOT IN"
+                " (SELECT challenge_hash FROM passkey_challenges WHERE purpose = ? AND user_id = ?"
+                " ORDER BY at DESC, challenge_hash LIMIT ?)"), (purpose, user_id, purpose, user_id, keep))  # fmt: skip
 
     def reserve_login_challenge(self, challenge_hash: str, address: str, now: float, expires_at: float,
                                 limits: tuple[int, int]) -> tuple[str, float] | None:  # fmt: skip

@@ -320,16 +320,16 @@ class PostgresStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
             return super().create_session(sid, user_id, now, expires_at, user_agent, address, remember)
         self._execute(
             "WITH session AS (INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent,"
-            " address, remember) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING user_id, created_at)"
+            " address, remember, auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING user_id, created_at)"
             " INSERT INTO events (user_id, type, at, address, user_agent, detail)"
             " SELECT user_id, ?, created_at, ?, ?, ? FROM session",
-            (sid, user_id, now, now, expires_at, user_agent, address, int(remember),
+            (sid, user_id, now, now, expires_at, user_agent, address, int(remember), now,
              event.type, event.address, event.user_agent, event.detail),
         )  # fmt: skip
 
     def _after_load(self, connection) -> None:
         for table in ("users", "login_failures", "signups", "reset_requests", "identities", "passkeys",
-                      "verification_sends", "events"):
+                      "verification_sends", "events", "oauth_starts", "mails_sent"):
             connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )

@@ -261,9 +261,28 @@ MIGRATIONS = [
         CREATE INDEX events_at ON events (at);
         """,
     ),
+    Migration(
+        "fresh sign-in, oauth start and mail counters",  # fresh_sign_in.py, throttle.py, SECURITY.md
+        """
+        ALTER TABLE sessions ADD COLUMN auth_time {real};   -- the login, or the last re-authentication
+        UPDATE sessions SET auth_time = created_at;           -- a session from before: its login
+        CREATE TABLE oauth_starts (
+            id      {counter_id},
+            address TEXT NOT NULL,                       -- the client address that started a sign-in
+            at      {real} NOT NULL
+        );
+        CREATE INDEX oauth_starts_address ON oauth_starts (address, at);
+        CREATE TABLE mails_sent (
+            id        {counter_id},
+            recipient TEXT NOT NULL,                     -- the lower-cased address an email went to
+            at        {real} NOT NULL
+        );
+        CREATE INDEX mails_sent_recipient ON mails_sent (recipient, at);
+        """,
+    ),
 ]
 
 # What ``db copy`` copies, parents before children (a table with a foreign key after the one it names).
 COPIED_TABLES = ["users", "revoked_tokens", "login_failures", "signups", "sessions", "password_resets", "reset_requests", "identities",
                  "totp", "recovery_codes", "passkey_users", "passkeys", "passkey_challenges",
-                 "email_verifications", "verification_sends", "events"]
+                 "email_verifications", "verification_sends", "events", "oauth_starts", "mails_sent"]

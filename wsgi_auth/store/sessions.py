@@ -18,11 +18,18 @@ class SessionQueries:
         """A new live session; ``event`` (its ``sign_in``) written in the same transaction."""
         with self._connection() as connection, self._transaction(connection):
             connection.execute(self._sql(
-                "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address, remember)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            ), (sid, user_id, now, now, expires_at, user_agent, address, int(remember)))  # fmt: skip
+                "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, address, remember,"
+                " auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # a sign-in is a proof: auth_time
+            ), (sid, user_id, now, now, expires_at, user_agent, address, int(remember), now))  # fmt: skip
             if event is not None:
                 self.record_event(user_id, event, now, connection)
+
+    def reauthenticated(self, sid: str, user_id: int, now: float) -> bool:
+        """The user of session ``sid`` proved who they are again: its ``auth_time`` is ``now``. False when
+        that session is gone (ended meanwhile)."""
+        return self._one(
+            "UPDATE sessions SET auth_time = ? WHERE id = ? AND user_id = ? RETURNING id", (now, sid, user_id)
+        ) is not None
 
     def renew_session(self, sid: str, now: float, token_expires_at: float, expires_at: float) -> bool:
         """Move the session's end to ``expires_at``, unless another request already renewed it past the

@@ -60,6 +60,20 @@ def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def _create_owner_only(path: str) -> None:
+    """Make the database file, empty and readable by its owner only (0600, whatever the umask), unless
+    it is there. sqlite gives its ``-wal`` and ``-shm`` the mode of the database file, and ChangeMark its
+    ``-changes``: so none of the four is readable by other users of the host."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # made before (by this service or the operator, whose mode stays)
+    try:
+        os.fchmod(fd, 0o600)  # O_CREAT's mode is masked by the umask; 0600 only ever loses bits to it
+    finally:
+        os.close(fd)
+
+
 def _identity(path: str):
     """Which file is at ``path`` now (device, inode); None for ``:memory:``."""
     if path == ":memory:":
@@ -170,6 +184,7 @@ class SqliteStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _create_owner_only(path)  # before sqlite makes it with the umask's mode (often 0644)
             return self.migrate()
         except (OSError, StoreUnavailable) as error:
             cause = error.__cause__ or error
