@@ -251,7 +251,7 @@ def test_the_gate_is_released_after_wrong_passwords_and_errors(app, client, monk
         raise RuntimeError("bcrypt failed")
 
     with monkeypatch.context() as patch:
-        patch.setattr("wsgi_auth.passwords.check_password", broken)  # raises inside the turn
+        patch.setattr("wsgi_auth.passwords.verify", broken)  # raises inside the turn
         login(client, "alice", status=500)
     login(client, "alice")  # the one slot is free again
     assert app.hash_gate.expected_wait("anyone") == 0

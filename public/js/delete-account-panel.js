@@ -5,6 +5,7 @@
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, leaveIfSignedOut, sayIn } from './api.js';
+import { sendConfirmed } from './confirm-identity.js';
 
 const exportButton = document.getElementById('export-data');
 const form = document.getElementById('delete-form');
@@ -15,13 +16,7 @@ const say = sayIn(document.getElementById('delete-message'));
 
 let uid = null;
 
-// A sensitive request answered 403 {data: {reauth_required: true}}: the session signed in too long ago.
-function reauthMessage(result) {
-    if (result.status === 403 && result.body && result.body.data && result.body.data.reauth_required) {
-        return `${messageOf(result)}: log out and sign in again, then try once more.`;
-    }
-    return messageOf(result);
-}
+// Both need a fresh sign-in: sendConfirmed() asks "Confirm it is you", then sends the request again.
 
 function confirmed() {
     return uid !== null && confirmInput.value.trim().toLowerCase() === uid.toLowerCase();
@@ -34,13 +29,13 @@ confirmInput.addEventListener('input', () => {
 exportButton.addEventListener('click', async () => {
     say('');
     exportButton.disabled = true;
-    const result = await send(`${pythonURI}/api/user/export`, fetchOptions);
+    const result = await sendConfirmed(`${pythonURI}/api/user/export`, fetchOptions);
     exportButton.disabled = false;
     if (leaveIfSignedOut(result)) {
         return;
     }
     if (!result.ok) {
-        say(reauthMessage(result));
+        say(messageOf(result));
         return;
     }
     // The answer is already here: hand it to the browser as a file.
@@ -64,7 +59,7 @@ form.addEventListener('submit', async (event) => {
         return;
     }
     deleteButton.disabled = true;
-    const result = await send(`${pythonURI}/api/user`, requestOptions('DELETE'));
+    const result = await sendConfirmed(`${pythonURI}/api/user`, requestOptions('DELETE'));
     if (result.status === 204) {
         location.replace('index.html');  // signed out: the cookie is cleared
         return;
@@ -73,7 +68,7 @@ form.addEventListener('submit', async (event) => {
     if (leaveIfSignedOut(result)) {
         return;
     }
-    say(reauthMessage(result));
+    say(messageOf(result));
 });
 
 async function load() {

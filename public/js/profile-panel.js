@@ -7,6 +7,7 @@
 
 import { pythonURI, fetchOptions, requestOptions } from '../config.js';
 import { send, messageOf, leaveIfSignedOut, sayIn } from './api.js';
+import { sendConfirmed } from './confirm-identity.js';
 
 const panel = document.getElementById('profile-panel');
 const profileForm = document.getElementById('profile-form');
@@ -25,13 +26,7 @@ const sayPassword = sayIn(document.getElementById('password-message'));
 
 let user = null;
 
-// A sensitive change answered 403 {data: {reauth_required: true}}: the session signed in too long ago.
-function reauthMessage(result) {
-    if (result.status === 403 && result.body && result.body.data && result.body.data.reauth_required) {
-        return `${messageOf(result)}: log out and sign in again, then repeat the change.`;
-    }
-    return messageOf(result);
-}
+// A new email address needs a fresh sign-in: sendConfirmed() asks "Confirm it is you" and sends it again.
 
 function showUser(data) {
     user = data;
@@ -85,7 +80,7 @@ profileForm.addEventListener('submit', async (event) => {
         return;
     }
     profileSave.disabled = true;
-    const result = await send(`${pythonURI}/api/user`, requestOptions('PUT', body));
+    const result = await sendConfirmed(`${pythonURI}/api/user`, requestOptions('PUT', body));
     profileSave.disabled = false;
     if (leaveIfSignedOut(result)) {
         return;
@@ -95,7 +90,7 @@ profileForm.addEventListener('submit', async (event) => {
             emailInput.setAttribute('aria-invalid', 'true');
             emailInput.focus();
         }
-        sayProfile(reauthMessage(result));
+        sayProfile(messageOf(result));
         return;
     }
     const emailChanged = 'email' in body && (result.body.email ?? '') !== '' && !result.body.email_verified;
@@ -140,7 +135,7 @@ passwordForm.addEventListener('submit', async (event) => {
         newPassword.setAttribute('aria-invalid', 'true');
         newPassword.focus();
     }
-    sayPassword(reauthMessage(result));
+    sayPassword(messageOf(result));
 });
 
 // "This wasn't me" in the security activity opens the password change: dashboard.html#change-password

@@ -149,3 +149,29 @@ def test_delete_my_account_after_confirming(service, watched):
     page.wait_for_url("**/index.html")  # signed out: the cookie went with the account
     submit_login(page, service.url, uid)
     page.wait_for_selector("#message:has-text('Invalid user id or password')")
+
+
+@pytest.fixture(scope="module")
+def short_window_service(tmp_path_factory, browser):
+    """A service whose sign-ins stay fresh for 10 s only (WSGI_AUTH_REAUTH_WINDOW's smallest)."""
+    server = own_host_service(tmp_path_factory.mktemp("stale-service"), "127.0.0.6", reauth_window=10)
+    yield server
+    server.stop()
+
+
+def test_an_old_sign_in_confirms_it_is_me_before_the_account_is_deleted(short_window_service, watched):
+    service = short_window_service
+    uid = f"hal-{secrets.token_hex(3)}"
+    make_user(service, uid)
+    page = watched(PHONE)
+    log_in(page, service, uid)
+    page.wait_for_selector(f"#delete-uid:has-text('{uid}')")
+    page.wait_for_timeout(11_000)  # the sign-in is no longer fresh
+    page.fill("#delete-confirm", uid)
+    page.click("#delete-account")
+    page.wait_for_selector("#reauth-dialog[open]")  # 403 reauth_required: "Confirm it is you"
+    page.fill("#reauth-password", PASSWORD)
+    page.click("#reauth-confirm")
+    page.wait_for_url("**/index.html")  # the delete went again, and through
+    submit_login(page, service.url, uid)
+    page.wait_for_selector("#message:has-text('Invalid user id or password')")
