@@ -106,15 +106,19 @@ def markdown(results, info, args, elapsed):
     return "\n".join(out) + "\n"
 
 
-def chart(results, path):
-    import matplotlib
+def chart(results, path) -> bool:
+    """Draw the figures into ``path``; False (and nothing drawn) without matplotlib (``pip install -e '.[bench]'``)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = [key for key in ("inprocess", "http", "flood", "logins", "scale", "memory") if key in results.figures]
     if not panels:
-        return
+        return False
     columns = min(3, len(panels))
     rows = (len(panels) + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 4.2 * rows), squeeze=False)
@@ -171,3 +175,4 @@ def chart(results, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True

@@ -128,8 +128,9 @@ def main(argv=None):
         print(profile_report)
     if out:
         (out / "RESULTS.md").write_text(markdown(results, info, args, elapsed))
-        chart(results, out / "results.png")
-        print(f"\nwrote {out / 'RESULTS.md'}, {out / 'results.png'}" + (f", {out / 'profile.txt'}" if profile_report else ""))
+        drawn = chart(results, out / "results.png")
+        print(f"\nwrote {out / 'RESULTS.md'}" + (f", {out / 'results.png'}" if drawn else " (no chart: matplotlib missing, or no section to draw)")
+              + (f", {out / 'profile.txt'}" if profile_report else ""))
     failed = [t for t in results.targets if not t[3]]
     return 1 if (args.strict and failed) else 0
 
