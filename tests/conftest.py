@@ -210,3 +210,13 @@ def victim(app, client, admin_token):
     signup(client, "alice")
     signup(client, "bob")
     return {"alice": token_for(client, "alice"), "root": admin_token}
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd, plain, no login) on a free port; every email it receives is in ``.inbox``."""
+    from smtp_server import SMTPServer
+
+    server = SMTPServer("smtp").start()
+    yield server
+    server.stop()

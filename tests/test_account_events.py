@@ -15,13 +15,6 @@ LINK = re.compile(r"https://auth\.example\.test/verify\.html#token=([A-Za-z0-9_-
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer("smtp").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_app(make_app, smtp):
     return make_app(smtp_url=smtp.url(), public_url=PUBLIC_URL)
 

@@ -25,13 +25,6 @@ EMAIL_RULE = "email must be an address like name@example.com, or null"
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer("smtp").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_app(make_app, smtp):
     return make_app(smtp_url=smtp.url(), public_url=PUBLIC_URL)
 

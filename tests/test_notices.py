@@ -21,13 +21,6 @@ NEW_PASSWORD = "a brand new pw"
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer("smtp").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_app(make_app, smtp):
     return make_app(smtp_url=smtp.url(), public_url=PUBLIC_URL)
 

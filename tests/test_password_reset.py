@@ -177,13 +177,6 @@ def test_a_password_change_cancels_an_outstanding_link(app, alice, admin_client)
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer("smtp").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_app(make_app, smtp):
     app = make_app(smtp_url=smtp.url(), public_url=PUBLIC_URL)
     client = new_client(app)

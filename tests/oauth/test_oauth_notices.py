@@ -19,13 +19,6 @@ def github_server():
     server.stop()
 
 
-@pytest.fixture
-def smtp():
-    server = SMTPServer("smtp").start()
-    yield server
-    server.stop()
-
-
 def link_github(client, login_name):
     location = client.get("/api/oauth/github/start", status=302).headers["Location"]
     callback = sign_in(location, login_name, CALLBACK)
