@@ -84,3 +84,94 @@ def test_readme_curl_walkthrough_shows_each_status_and_the_cookie(live_server, t
     assert statuses == ["201", "200", "200", "200", "200", "401"]
     assert re.search(r"(?im)^set-cookie: jwt_python_flask=eyJ[^;]+;.*httponly", outputs[1])
     assert re.search(r"(?im)^set-cookie: jwt_python_flask=;.*max-age=0", outputs[4])
+
+
+# -- docs/LESSON.md names code that exists ----------------------------------------------------------------
+
+LESSON_ROW = re.compile(r"^\| (\d+) \| .*? \| (.*) \| (.*) \|$")
+CODE = re.compile(r"`([^`]+)`")
+PY_NAME = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:\(\))?$")
+
+
+def _defined_names(path: Path) -> set[str]:
+    """A Python file's module-level functions, classes and assigned names, and ``Class.method`` for each
+    method of its classes."""
+    import ast
+
+    names = set()
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+            names.update(f"{node.name}.{item.name}" for item in node.body
+                         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))  # fmt: skip
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _module_file(token: str) -> Path | None:
+    """The file a backticked path names: ``wsgi_auth/x.py``, ``public/...``, or ``x.py`` inside wsgi_auth/."""
+    for base in (REPO_DIR, REPO_DIR / "wsgi_auth"):
+        candidate = base / token
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _names_code(token: str) -> bool:
+    """``f()``, ``Class.method()``, ``CamelCase`` or ``CONSTANT``; not a header name such as ``Cookie``."""
+    return token.endswith("()") or "." in token or token.isupper() or re.search(r"[a-z][A-Z]|^[A-Z]{2,}[a-z]", token) is not None
+
+
+def lesson_references():
+    """(step, file, name) for every name the "done by" column says a file holds, and (step, test file, test)
+    for every test the "pinned by" column names."""
+    text = (REPO_DIR / "docs" / "LESSON.md").read_text("utf-8")
+    code, pinned = [], []
+    for line in text.splitlines():
+        row = LESSON_ROW.match(line)
+        if not row:
+            continue
+        step, done_by, pinned_by = row.groups()
+        current = None
+        for token in CODE.findall(done_by):
+            if token.endswith((".py", ".js", ".html")) and "/" in token or token.endswith(".py"):
+                current = _module_file(token)
+                continue
+            if current is None or not PY_NAME.match(token) or not _names_code(token):
+                continue
+            parts = token.removesuffix("()").split(".")
+            module = _module_file(parts[0] + ".py") if len(parts) > 1 and parts[0].islower() else None
+            code.append((step, module or current, ".".join(parts[1:] if module else parts)))
+        test_file = None
+        for token in CODE.findall(pinned_by):
+            path, _, name = token.partition("::")
+            if path:
+                test_file = REPO_DIR / path
+            if name:
+                pinned.append((step, test_file, name))
+    return code, pinned
+
+
+def test_lesson_md_names_functions_and_classes_that_exist_where_it_says():
+    code, _ = lesson_references()
+    assert len(code) >= 20
+    missing = []
+    for step, path, name in code:
+        if path.suffix == ".py":
+            found = name in _defined_names(path)
+        else:
+            found = re.search(rf"\b{re.escape(name.split('.')[-1])}\b", path.read_text("utf-8")) is not None
+        if not found:
+            missing.append(f"step {step}: {name} in {path.relative_to(REPO_DIR)}")
+    assert not missing, missing
+
+
+def test_lesson_md_names_tests_that_exist():
+    _, pinned = lesson_references()
+    assert len(pinned) >= 20
+    missing = [f"step {step}: {path.relative_to(REPO_DIR)}::{name}" for step, path, name in pinned
+               if not path.is_file() or f"def {name}(" not in path.read_text("utf-8")]  # fmt: skip
+    assert not missing, missing
