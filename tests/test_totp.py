@@ -380,6 +380,24 @@ def test_turning_it_off_when_it_is_off_is_400(alice):
                                    headers=X_ORIGIN, expect_errors=True), 400, "Two-factor authentication is not on")
 
 
+def test_an_account_with_a_password_must_send_it_to_turn_it_off_whatever_its_state(alice_on):
+    """The body is judged before the state: without ``current_password`` it is 400 naming that field, for an
+    account whose TOTP is on (and stays on) as for one whose TOTP is off; a fresh sign-in is no stand-in for a
+    password the account has (only an account made by OAuth, with none, confirms with the code alone)."""
+    client, _, _ = alice_on
+    assert_error(client.delete_json("/api/mfa/totp", {"code": "123456"}, headers=X_ORIGIN, expect_errors=True), 400,
+                 "current_password is missing or not a string")  # fmt: skip
+    assert status(client)["totp"] is True
+
+
+def test_without_totp_a_missing_current_password_is_named_first(app):
+    client = new_client(app)
+    signup(client, "carol")
+    login(client, "carol")
+    assert_error(client.delete_json("/api/mfa/totp", {"code": "123456"}, headers=X_ORIGIN, expect_errors=True), 400,
+                 "current_password is missing or not a string")  # fmt: skip
+
+
 BAD_CODES = ["12345", "1234567", "abcdef", "12345x", "", "1" * 100, "x" * 5000, 123456, None, ["123456"], {}]
 
 
