@@ -269,3 +269,10 @@ def test_without_a_preferred_username_the_login_is_the_emails_local_part(hostile
 def test_an_id_token_without_iss_or_aud_is_refused(hostile, missing):
     error, _ = finish(hostile, lambda nonce: hostile.sign(hostile.claims(nonce, **{missing: None})))
     assert isinstance(error, ProviderError) and error.reason == oauth.ID_TOKEN
+
+
+@pytest.mark.parametrize("value, shown", [("Ada\u00a0Lovelace", True), ("Ada~", True), ("Ada\x9fL", False),
+                                          ("Ada\x7fL", False), ("Ada\x1fL", False), ("   ", False), (42, False)])  # fmt: skip
+def test_a_providers_text_is_shown_unless_it_holds_a_control_character(value, shown):
+    """C0, DEL and C1 (U+0080 to U+009F) are refused; U+00A0, the no-break space a name may hold, is not."""
+    assert (oauth._text(value) == value) is shown
