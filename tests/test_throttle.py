@@ -7,6 +7,7 @@ from support import (
     LOGIN_FAILED,
     PASSWORD,
     assert_error,
+    db_rows,
     login,
     retry_after,
     set_cookies,
@@ -319,3 +320,50 @@ def test_an_attempt_left_in_flight_by_a_dead_process_counts_as_a_failure_after_t
         app.store.reserve_login_in_flight("carol", "10.0.0.9", now, now - WINDOW, now - 120, 5, 50)
     clock.advance(121)
     assert_throttled(login(client, "carol", status=429))
+
+
+# -- attempts in flight, judged one by one (throttle.Throttle, on the app's own store) --------------------
+
+
+def test_an_attempt_beyond_those_in_flight_waits_for_one_to_be_judged_not_refused(app):
+    """Five attempts of one uid in flight fill the limit: a sixth waits (it is not a failure yet, none is),
+    and goes on once one of the five is judged right. Refusing it at once would be a 429 for a right password."""
+    import threading
+
+    throttle = app.throttle
+    flying = [throttle.attempt_login("carol", f"192.0.2.{n}") for n in range(5)]
+    polled = threading.Event()
+    reserve = app.store.reserve_login_in_flight
+
+    def watched(*args):
+        answer = reserve(*args)
+        if isinstance(answer, tuple):
+            polled.set()  # the sixth has met the five in flight
+        return answer
+
+    app.store.reserve_login_in_flight = watched
+    outcome = []
+    sixth = threading.Thread(target=lambda: outcome.append(_attempt_or_error(throttle, "carol", "192.0.2.9")))
+    sixth.start()
+    assert polled.wait(10)
+    throttle.login_succeeded("carol", flying[0])
+    sixth.join(10)
+    assert outcome and not isinstance(outcome[0], Exception), outcome
+
+
+def _attempt_or_error(throttle, uid_key, address):
+    try:
+        return throttle.attempt_login(uid_key, address)
+    except Exception as error:  # the HTTPError a refusal raises
+        return error
+
+
+def test_a_success_leaves_another_attempt_in_flight_to_be_judged_on_its_own(app):
+    """A right password of one browser forgets the uid's failures, not a guess still being hashed in another:
+    that one counts once it is judged wrong."""
+    throttle = app.throttle
+    guess = throttle.attempt_login("carol", "192.0.2.1")
+    right = throttle.attempt_login("carol", "192.0.2.2")
+    throttle.login_succeeded("carol", right)
+    throttle.login_failed(guess)
+    assert db_rows(app, "SELECT COUNT(*) FROM login_failures WHERE uid_key = ? AND in_flight = 0", ("carol",)) == [(1,)]
