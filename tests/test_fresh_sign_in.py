@@ -325,3 +325,16 @@ def test_require_fresh_sign_in_without_a_user_is_401(app):
     with pytest.raises(HTTPError) as raised:
         require_fresh_sign_in(Request({"REQUEST_METHOD": "GET", "PATH_INFO": "/api/x"}), app)
     assert raised.value.status == 401 and raised.value.data is None
+
+
+def test_an_account_without_a_password_that_sends_one_to_turn_totp_off_is_refused_like_a_wrong_one(app, clock):
+    """A ``current_password`` sent by an account that has none is checked, and cannot be right: 403, TOTP stays on
+    (the fresh sign-in and the code stand in for a password only when none is sent)."""
+    browser = oauth_account(app, clock)
+    secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
+    browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
+    clock.advance(30)
+    resp = browser.delete_json("/api/mfa/totp", {"current_password": "anything at all", "code": pyotp.TOTP(secret).at(clock())},
+                               headers=X_ORIGIN, expect_errors=True)  # fmt: skip
+    assert_error(resp, 403, "current_password is wrong")
+    assert browser.get("/api/mfa").json["data"]["totp"] is True

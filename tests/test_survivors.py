@@ -351,3 +351,11 @@ def test_setting_up_totp_confirmed_meanwhile_by_another_request_is_409(app, alic
         del app.store.totp
     assert_error(resp, 409)
     assert alice.get("/api/mfa").json["data"]["totp"] is True  # the active secret was not replaced
+
+
+def test_a_reset_link_at_exactly_its_expiry_is_invalid_before_the_new_password_is_judged(app, alice, admin_client, clock):
+    url = admin_client.post("/api/users/alice/password-reset", headers=X_ORIGIN, status=201).json["data"]["url"]
+    clock.advance(1800)
+    resp = new_client(app).post_json("/api/password-reset/confirm", {"token": url.split("#token=", 1)[1],
+                                                                      "password": "password"}, expect_errors=True)  # fmt: skip
+    assert_error(resp, 400, "This reset link is invalid or has expired")  # not "too common": the link is dead first
