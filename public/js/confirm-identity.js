@@ -8,7 +8,7 @@
 
 import { pythonURI, requestOptions as fetchInit } from '../config.js';
 import { send, messageOf } from './api.js';
-import { supported, requestOptions, authenticationJSON, browserMessage } from './webauthn-json.js';
+import { supported, askForAssertion } from './webauthn-json.js';
 
 const dialog = document.getElementById('reauth-dialog');
 const form = document.getElementById('reauth-form');
@@ -51,19 +51,12 @@ async function proved(body) {
 
 async function withPasskey() {
     message.textContent = '';
-    const options = await send(`${pythonURI}/api/reauth/passkey/options`, fetchInit('POST', {}, 'no-cache'));
-    if (!options.ok) {
-        message.textContent = messageOf(options);  // 400: no passkey on this account
+    const { credential, error } = await askForAssertion(`${pythonURI}/api/reauth/passkey/options`);
+    if (error !== undefined) {
+        message.textContent = error;  // 400: no passkey on this account; or what the browser said
         return;
     }
-    let credential;
-    try {
-        credential = await navigator.credentials.get({ publicKey: requestOptions(options.body.data) });
-    } catch (error) {
-        message.textContent = browserMessage(error);
-        return;
-    }
-    await proved({ credential: authenticationJSON(credential) });
+    await proved({ credential });
 }
 
 // Ask "Confirm it is you"; resolves true when the session is fresh again, false when cancelled.

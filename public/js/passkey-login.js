@@ -8,7 +8,7 @@
 
 import { pythonURI, requestOptions as fetchInit } from '../config.js';
 import { send, messageOf } from './api.js';
-import { supported, requestOptions, authenticationJSON, browserMessage } from './webauthn-json.js';
+import { supported, askForAssertion } from './webauthn-json.js';
 
 const button = document.getElementById('passkey-login');
 const box = document.getElementById('passkey-box');
@@ -17,21 +17,14 @@ const message = document.getElementById('message');
 async function signIn() {
     message.classList.remove('ok', 'info');
     message.textContent = '';
-    const options = await send(`${pythonURI}/api/authenticate/passkey/options`, fetchInit('POST', {}, 'no-cache'));
-    if (!options.ok) {
-        message.textContent = messageOf(options);  // 429: too many sign-ins started from here
-        return;
-    }
-    let credential;
-    try {
-        credential = await navigator.credentials.get({ publicKey: requestOptions(options.body.data) });
-    } catch (error) {
-        message.textContent = browserMessage(error);
+    const { credential, error } = await askForAssertion(`${pythonURI}/api/authenticate/passkey/options`);
+    if (error !== undefined) {
+        message.textContent = error;  // 429: too many sign-ins started from here; or what the browser said
         return;
     }
     const remember = document.getElementById('remember')?.checked === true;  // the login form's "Remember me"
     const result = await send(`${pythonURI}/api/authenticate/passkey`,
-        fetchInit('POST', { credential: authenticationJSON(credential), remember }, 'no-cache'));
+        fetchInit('POST', { credential, remember }, 'no-cache'));
     if (result.ok) {
         location.assign('dashboard.html');  // the cookie is set by the browser, as after a password login
         return;

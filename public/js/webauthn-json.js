@@ -1,7 +1,10 @@
 // Passkeys in the browser: the API speaks JSON (base64url strings), navigator.credentials speaks
 // ArrayBuffers. These convert one to the other by hand, field by field, as WebAuthn's
 // PublicKeyCredential*JSON types lay them out (the service's py_webauthn reads exactly those).
-// Used by js/passkey-login.js (the login page) and js/passkeys-panel.js (the dashboard).
+// Used by js/passkey-login.js (the login page), js/passkeys-panel.js and js/confirm-identity.js (the dashboard).
+
+import { requestOptions as fetchInit } from '../config.js';
+import { send, messageOf } from './api.js';
 
 // Passkeys need a browser that has them, a secure page (https, or http://localhost) and a host name:
 // a passkey belongs to a domain (its relying party ID), never to an IP address such as 127.0.0.1.
@@ -106,5 +109,20 @@ export function browserMessage(error) {
         return 'This browser or device cannot make a passkey';
     default:
         return `Passkey error: ${error && error.message ? error.message : String(error)}`;
+    }
+}
+
+// POST to optionsUrl for a challenge, then let the browser sign it with a passkey:
+// {credential} (AuthenticationResponseJSON, to send on), or {error} (a sentence to show).
+export async function askForAssertion(optionsUrl) {
+    const options = await send(optionsUrl, fetchInit('POST', {}, 'no-cache'));
+    if (!options.ok) {
+        return { error: messageOf(options) };
+    }
+    try {
+        const credential = await navigator.credentials.get({ publicKey: requestOptions(options.body.data) });
+        return { credential: authenticationJSON(credential) };
+    } catch (error) {
+        return { error: browserMessage(error) };
     }
 }
