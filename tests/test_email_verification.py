@@ -357,7 +357,7 @@ def test_two_accounts_verifying_one_address_at_once_exactly_one_wins(mail_app, s
     import threading
 
     from wsgi_auth.store.account import AddressTaken
-    from wsgi_auth.verification import token_hash
+    from wsgi_auth.links import token_hash
 
     bob = new_client(mail_app)
     signup(bob, "bob", email="ALICE@example.test")

@@ -7,23 +7,15 @@ verifies that address only: after a change of address the old link is gone. Used
 ``PUT /api/user`` (handlers/users.py) and by the account's own page (handlers/profile.py).
 """
 
-import hashlib
-import secrets
-
-from . import mail, notices
+from . import links, mail, notices
 
 VERIFY_TTL = 24 * 3600  # seconds a verification link works
 
 
-def token_hash(token: str) -> str:
-    # 256 random bits: a fast hash is enough, and the database never holds the token.
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
 def new_link(app) -> tuple[str, tuple[str, float]]:
     """A fresh ``(url, (token_hash, expires_at))``."""
-    token = secrets.token_urlsafe(32)
-    return f"{app.settings.public_url}/verify.html#token={token}", (token_hash(token), app.clock() + VERIFY_TTL)
+    token, token_hash = links.new_token()
+    return f"{app.settings.public_url}/verify.html#token={token}", (token_hash, app.clock() + VERIFY_TTL)
 
 
 def send_link(app, user: dict, url: str) -> None:

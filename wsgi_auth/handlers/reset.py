@@ -7,10 +7,7 @@ one link per account (a new one replaces the old), working once, for
 factors are left as they are. See docs/SESSIONS.md.
 """
 
-import hashlib
-import secrets
-
-from .. import events, mail, notices, passwords, validation
+from .. import events, links, mail, notices, passwords, validation
 from ..errors import HTTPError
 from ..http import Request, Response, iso_time, own_origin, read_json_object
 from .users import target_user
@@ -19,19 +16,13 @@ SENT = "If that account exists and has an email address, a reset link has been s
 INVALID_LINK = "This reset link is invalid or has expired"
 CHANGED = "Your password has been changed and every session of your account ended: log in with the new password"
 NO_EMAIL = "Password reset by email is not available here: ask an Admin for a reset link"
-MAX_TOKEN_LENGTH = 128  # ours are 43 characters
 NOWHERE = "nobody@invalid"  # the recipient of the email built, and never sent, for a uid with no address
-
-
-def _token_hash(token: str) -> str:
-    # 256 random bits: a fast hash is enough (there is no dictionary to try), and the database never holds the token.
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def new_link(base_url: str, now: float, ttl: int) -> tuple[str, str, float]:
     """A fresh ``(url, token_hash, expires_at)`` (here and in ``python -m wsgi_auth user reset-link``)."""
-    token = secrets.token_urlsafe(32)
-    return f"{base_url}/reset.html#token={token}", _token_hash(token), now + ttl
+    token, token_hash = links.new_token()
+    return f"{base_url}/reset.html#token={token}", token_hash, now + ttl
 
 
 def admin_link(request: Request, app) -> Response:
@@ -72,10 +63,10 @@ def _invalid_link(request: Request, app):
 
 def confirm(request: Request, app) -> Response:
     body = read_json_object(request.environ, app.settings.max_body)
-    token = body.get("token")
-    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isascii():
+    token = links.token_from(body)
+    if token is None:
         _invalid_link(request, app)
-    token_hash = _token_hash(token)
+    token_hash = links.token_hash(token)
     owner = app.store.reset_link_owner(token_hash, app.clock())
     if owner is None:
         _invalid_link(request, app)
