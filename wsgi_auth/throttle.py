@@ -135,10 +135,16 @@ class Throttle:
 
     def attempt_signup(self, address: str) -> None:
         """429 after too many signups from this address lately; otherwise this one is counted."""
+        self._count(self.store.reserve_signup, address, SIGNUP_WINDOW, MAX_SIGNUPS_PER_ADDRESS,
+                    "Too many signups from this address; try again in {wait} seconds")  # fmt: skip
+
+    def _count(self, reserve, key, window: float, limit: int, refusal: str) -> None:
+        """One more event of ``key`` in a sliding ``window`` (``reserve``: the store's counter); 429 with
+        ``refusal`` at ``limit``, when the oldest counted one leaves the window."""
         now = self.clock()
-        refused = self.store.reserve_signup(address, now, now - SIGNUP_WINDOW, MAX_SIGNUPS_PER_ADDRESS)
+        refused = reserve(key, now, now - window, limit)
         if refused is not None:
-            _refuse("Too many signups from this address; try again in {wait} seconds", refused[1], SIGNUP_WINDOW, now)
+            _refuse(refusal, refused[1], window, now)
         self.housekeeping()
 
     def attempt_reset(self, uid_key: str, address: str, link: tuple | None) -> None:
@@ -156,21 +162,13 @@ class Throttle:
 
     def attempt_verification_send(self, user_id: int) -> None:
         """429 after 3 verification links sent again for this account in an hour; otherwise this one is counted."""
-        now = self.clock()
-        refused = self.store.reserve_verification_send(user_id, now, now - VERIFICATION_WINDOW, MAX_VERIFICATION_SENDS)
-        if refused is not None:
-            _refuse("Too many verification links asked for; try again in {wait} seconds", refused[1],
-                    VERIFICATION_WINDOW, now)  # fmt: skip
-        self.housekeeping()
+        self._count(self.store.reserve_verification_send, user_id, VERIFICATION_WINDOW, MAX_VERIFICATION_SENDS,
+                    "Too many verification links asked for; try again in {wait} seconds")  # fmt: skip
 
     def attempt_oauth_start(self, address: str) -> None:
         """429 after 30 OAuth starts from this address in 10 minutes; otherwise this one is counted."""
-        now = self.clock()
-        refused = self.store.reserve_oauth_start(address, now, now - OAUTH_START_WINDOW, MAX_OAUTH_STARTS_PER_ADDRESS)
-        if refused is not None:
-            _refuse("Too many sign-ins started from this address; try again in {wait} seconds", refused[1],
-                    OAUTH_START_WINDOW, now)  # fmt: skip
-        self.housekeeping()
+        self._count(self.store.reserve_oauth_start, address, OAUTH_START_WINDOW, MAX_OAUTH_STARTS_PER_ADDRESS,
+                    "Too many sign-ins started from this address; try again in {wait} seconds")  # fmt: skip
 
     def mail_allowed(self, recipient: str) -> bool:
         """Whether one more email may go to ``recipient`` (at most 5 an hour, whichever accounts name the
