@@ -34,7 +34,7 @@ def event_write(database, rounds, calls):
     both sides of a pair. The median of each, and of the differences, on the wall clock and on this
     thread's CPU time (sqlite: the fsync of a commit is not CPU time, and both sides commit once)."""
     from bench.common import make_ours, signup
-    from wsgi_auth.events import Event
+    from wsgi_auth.features.events.events import Event
 
     app = make_ours(database)
     signup(app, "toby")

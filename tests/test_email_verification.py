@@ -356,8 +356,8 @@ def test_accounts_made_before_verification_existed_start_unverified(backend, mon
 def test_two_accounts_verifying_one_address_at_once_exactly_one_wins(mail_app, smtp, alice):
     import threading
 
-    from wsgi_auth.store.account import AddressTaken
-    from wsgi_auth.links import token_hash
+    from wsgi_auth.features.account.queries import AddressTaken
+    from wsgi_auth.features.reset.links import token_hash
 
     bob = new_client(mail_app)
     signup(bob, "bob", email="ALICE@example.test")

@@ -16,7 +16,8 @@ from support import (
 )
 from support.webauthn_authenticator import SoftAuthenticator
 
-from wsgi_auth import events, throttle
+from wsgi_auth.features.events import events
+from wsgi_auth import throttle
 
 EVENT_KEYS = {"id", "type", "at", "address", "user_agent", "detail"}
 PAGE_KEYS = {"message", "data", "page", "per_page", "total"}
@@ -228,7 +229,7 @@ BAD_DETAIL = "\ud800"  # a lone surrogate: no database can store it, so writing 
 
 
 def test_no_session_starts_when_its_event_cannot_be_written(app, alice, monkeypatch):
-    from wsgi_auth import sessions
+    from wsgi_auth.features.sessions import lifecycle as sessions
 
     before = db_rows(app, "SELECT COUNT(*) FROM sessions")
     real = events.Event

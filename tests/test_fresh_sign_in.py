@@ -14,7 +14,7 @@ from support import (
 )
 from support.webauthn_authenticator import UP, SoftAuthenticator, b64url
 from wsgi_auth.errors import HTTPError
-from wsgi_auth.fresh_sign_in import require_fresh_sign_in
+from wsgi_auth.features.reauth.fresh_sign_in import require_fresh_sign_in
 from wsgi_auth.http import Request, iso_time
 
 ORIGIN = "https://localhost"

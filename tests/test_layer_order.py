@@ -5,7 +5,7 @@ import itertools
 import pytest
 from support import CSRF_REFUSED, X_ORIGIN, assert_error, new_client
 
-from wsgi_auth.middleware.authentication import TokenAuthMiddleware
+from wsgi_auth.middleware.token_required import TokenRequired
 from wsgi_auth.middleware.cors import CORSMiddleware, OriginPolicy
 from wsgi_auth.middleware.csrf import CSRFMiddleware
 from wsgi_auth.middleware.errors import ErrorMiddleware
@@ -19,7 +19,7 @@ def build(app, order):
     """The app's own router under the given layers, ``order`` innermost first."""
     policy = OriginPolicy(app.settings.allowed_origins)
     wrap = {
-        "auth": lambda inner: TokenAuthMiddleware(inner, app, app.settings),
+        "auth": lambda inner: TokenRequired(inner, app, app.settings),
         "static": lambda inner: StaticFiles(inner, app.settings.public_dir),
         "csrf": lambda inner: CSRFMiddleware(inner, policy),
         "errors": ErrorMiddleware,

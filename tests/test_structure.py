@@ -70,7 +70,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_graph_is_read_from_the_source():
     graph = import_graph()
     assert "wsgi_auth.http" in graph["wsgi_auth.routing"]
-    assert "wsgi_auth.tokens" in graph["wsgi_auth.middleware.authentication"]
+    assert "wsgi_auth.tokens" in graph["wsgi_auth.middleware.token_required"]
     assert graph["wsgi_auth.errors"] == set()  # the leaf everything may import
 
 

@@ -15,7 +15,8 @@ from support import (
     COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, the_cookie, token_of,
 )
 from support.webauthn_authenticator import SoftAuthenticator
-from wsgi_auth import tokens, totp
+from wsgi_auth import tokens
+from wsgi_auth.features.mfa import totp
 from wsgi_auth.store.schema import MIGRATIONS
 
 TTL = 3600

@@ -9,16 +9,18 @@
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import oauth, passwords, totp
+from . import passwords
 from .config import ConfigError, Settings, load_settings
+from .features.mfa import totp
+from .features.oauth import providers as oauth
 from .hash_gate import HashGate
 from .mail import Mailer
 from .middleware.access_log import AccessLogMiddleware
-from .middleware.authentication import TokenAuthMiddleware
 from .middleware.cors import CORSMiddleware, OriginPolicy
 from .middleware.csrf import CSRFMiddleware
 from .middleware.errors import ErrorMiddleware
 from .middleware.static import StaticFiles
+from .middleware.token_required import TokenRequired
 from .routing import Router
 from .store import Store
 from .throttle import Throttle
@@ -49,7 +51,7 @@ class App:
 
         # The order a request meets them, outermost first.
         app = Router(self)                                     # method + path -> handler, 401/403 by route
-        app = TokenAuthMiddleware(app, self, settings)         # cookie -> JWT -> session -> current user
+        app = TokenRequired(app, self, settings)         # cookie -> JWT -> session -> current user
         app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
         app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
         app = ErrorMiddleware(app)                             # anything that escapes -> logged, JSON 500

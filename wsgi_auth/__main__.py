@@ -13,13 +13,14 @@ import json
 import sqlite3
 import sys
 
-from . import events, passwords, totp, validation
+from . import passwords, validation
 from .config import ConfigError, check_database, database_label, load_settings
 from .errors import HTTPError
-from .handlers.reset import new_link
+from .features.events import events
+from .features.mfa import totp
+from .features.reset.handlers import new_link
 from .http import iso_time
 from .store import COPIED_TABLES, Store, StoreUnavailable
-
 
 DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
 OPERATOR = "by an operator (command line)"  # the detail of the security events a command records

@@ -11,12 +11,18 @@ Every refusal, and every ``HTTPError`` a handler raises, is answered here.
 
 import re
 
-from .access import Access
 from .errors import HTTPError
-from .fresh_sign_in import require_fresh_sign_in
-from .handlers import auth, events, meta, mfa, oauth, passkeys, profile, reauth, reset, sessions, users
+from .features.account import handlers as profile
+from .features.events import handlers as events
+from .features.mfa import handlers as mfa
+from .features.oauth import handlers as oauth
+from .features.passkeys import handlers as passkeys
+from .features.reauth import handlers as reauth
+from .features.reset import handlers as reset
+from .features.sessions import handlers as sessions
+from .handlers import auth, meta, users
 from .http import Request, Response
-from .tokens import INVALID_TOKEN, MISSING_TOKEN
+from .middleware.token_required import Access, token_required
 
 ANYONE, SIGNED_IN, FRESH, ADMIN = Access.ANYONE, Access.SIGNED_IN, Access.FRESH, Access.ADMIN
 
@@ -113,12 +119,5 @@ class Router:
             raise HTTPError(405, f"{method} is not allowed here; use {allow}", [("Allow", allow)])
         handler, access = methods[method]
         request = Request(environ, params)
-        # token_required: a signed-in user (401 otherwise), and for Admin routes the role (403).
-        refusal = access.refusal(request.user)
-        if refusal == 401:
-            raise HTTPError(401, MISSING_TOKEN if request.token_state == "missing" else INVALID_TOKEN)
-        if refusal == 403:
-            raise HTTPError(403, "Admins only")
-        if access == FRESH:
-            require_fresh_sign_in(request, self.context)  # 403 reauth_required: the page asks "Confirm it is you"
+        token_required(access, request, self.context)  # 401, 403, or 403 reauth_required: the route's access
         return handler(request, self.context)

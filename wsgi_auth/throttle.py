@@ -14,8 +14,8 @@ import dataclasses
 import math
 import time
 
-from . import events
 from .errors import HTTPError
+from .features.events import events
 
 FAILURE_WINDOW = 15 * 60
 MAX_FAILURES_PER_UID = 5

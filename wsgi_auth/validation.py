@@ -2,11 +2,11 @@
 
 import re
 
-from . import totp
-from .access import ROLES
 from .errors import HTTPError
+from .features.mfa import totp
 from .password_policy import refusal
 from .passwords import MAX_LENGTH, MIN_LENGTH
+from .roles import ROLES
 
 # A GitHub-style login: 1 to 39 ASCII letters and digits, single hyphens inside.
 UID_PATTERN = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}", re.ASCII)

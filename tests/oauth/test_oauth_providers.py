@@ -10,8 +10,8 @@ from oauth_servers import (
 )  # fmt: skip
 from provider_login import sign_in
 
-from wsgi_auth import oauth
-from wsgi_auth.oauth import GitHub, OpenIDConnect, Pending, ProviderError
+from wsgi_auth.features.oauth import providers as oauth
+from wsgi_auth.features.oauth.providers import GitHub, OpenIDConnect, Pending, ProviderError
 
 REDIRECT = "https://localhost/api/oauth/{}/callback"
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from wsgi_auth import oauth
+from wsgi_auth.features.oauth import providers as oauth
 from wsgi_auth.config import ConfigError, load_settings
 
 KEY = "k" * 40

@@ -7,8 +7,8 @@ from oauth_servers import CLIENT_ID, CLIENT_SECRET, GitHubStandIn, HostileProvid
 from support import COOKIE_NAME, login, logout, new_client, signup
 from test_oauth_requests import CALLBACK, assert_failure_page, github_settings, provider_round_trip
 
-from wsgi_auth import oauth
-from wsgi_auth.oauth import OpenIDConnect, ProviderError
+from wsgi_auth.features.oauth import providers as oauth
+from wsgi_auth.features.oauth.providers import OpenIDConnect, ProviderError
 
 REDIRECT = "https://localhost/api/oauth/oidc/callback"
 
@@ -236,7 +236,7 @@ def test_an_identity_id_of_eighteen_digits_is_still_an_id(github_app):
 @pytest.mark.parametrize("path, kept", [("/dashboard.html?a=1!", True), ("/x!y", True), ("/a b", False),
                                         ("/a\x7fb", False), ("/a\x20", False), ("/ok~", True)])  # fmt: skip
 def test_next_keeps_every_printable_path_and_drops_spaces_and_controls(path, kept):
-    from wsgi_auth.handlers.oauth import DEFAULT_NEXT, safe_next
+    from wsgi_auth.features.oauth.handlers import DEFAULT_NEXT, safe_next
 
     assert safe_next(path) == (path if kept else DEFAULT_NEXT)
 

@@ -1,7 +1,10 @@
 """``/api/authenticate``: log in (lesson steps 2-14), with the second factor's code when TOTP is on, and log out."""
 
-from .. import events, passwords, second_factor, sessions, totp, validation
+from .. import passwords, validation
 from ..errors import HTTPError
+from ..features.events import events
+from ..features.mfa import second_factor, totp
+from ..features.sessions import lifecycle as sessions
 from ..http import Request, Response, read_json_object
 
 INVALID_LOGIN = "Invalid user id or password"

@@ -1,10 +1,13 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
-from .. import events, notices, passwords, sessions, validation, verification
+from .. import passwords, validation
 from ..errors import HTTPError
-from ..fresh_sign_in import reauthenticated, require_fresh_sign_in
+from ..features.account import notices, verification
+from ..features.events import events
+from ..features.reauth.current_password import check_current_password
+from ..features.reauth.fresh_sign_in import reauthenticated, require_fresh_sign_in
+from ..features.sessions import lifecycle as sessions
 from ..http import Request, Response, read_json_object
-from ..reauth import check_current_password
 from ..tokens import INVALID_TOKEN
 
 MAX_PER_PAGE = 200

@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 from ..config import ConfigError
 from ..errors import HTTPError
+from ..features.events.queries import EventQueries
+from ..features.mfa.queries import MFAQueries
+from ..features.sessions.queries import SessionQueries
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
-from .events import EventQueries
-from .mfa import MFAQueries
-from .sessions import SessionQueries
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
 PUBLIC_COLUMNS = "id, uid, name, email, email_verified, role, created_at"  # a user as every response shows it: never the hash

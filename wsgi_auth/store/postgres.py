@@ -38,10 +38,10 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..config import database_label
+from ..features.account.queries import AccountQueries
+from ..features.oauth.queries import IdentityQueries
+from ..features.passkeys.queries import PasskeyQueries
 from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart
-from .account import AccountQueries
-from .identities import IdentityQueries
-from .passkeys import PasskeyQueries
 
 CONNECT_TIMEOUT = 2  # seconds to open a connection (libpq's least)
 POOL_GRAB = 0.1  # seconds a thread waits for a pooled connection before it opens one of its own

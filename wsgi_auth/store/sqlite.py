@@ -34,12 +34,12 @@ import time
 import weakref
 from pathlib import Path
 
+from ..features.account.queries import AccountQueries
+from ..features.oauth.queries import IdentityQueries
+from ..features.passkeys.queries import PasskeyQueries
 from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
 from .changes import MARK_SIZE, ChangeMark, TokenChecks, open_mark_file
 from .schema import MIGRATIONS
-from .account import AccountQueries
-from .identities import IdentityQueries
-from .passkeys import PasskeyQueries
 
 
 def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:

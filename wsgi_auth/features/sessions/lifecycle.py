@@ -16,8 +16,9 @@ the browser replaces or drops exactly the cookie it holds. See docs/SESSIONS.md.
 
 import secrets
 
-from . import events, tokens
-from .http import Request, Response
+from ... import tokens
+from ...http import Request, Response
+from ..events import events
 
 USER_AGENT_MAX = 200
 

@@ -18,11 +18,14 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from .. import events, notices, oauth, sessions
-from ..errors import HTTPError
-from ..fresh_sign_in import require_fresh_sign_in
-from ..http import Request, Response, cookie_value, own_origin
-from ..middleware.static import PAGE_HEADERS
+from ...errors import HTTPError
+from ...http import Request, Response, cookie_value, own_origin
+from ...middleware.static import PAGE_HEADERS
+from ..account import notices
+from ..events import events
+from ..reauth.fresh_sign_in import require_fresh_sign_in
+from ..sessions import lifecycle as sessions
+from . import providers as oauth
 
 log = logging.getLogger("wsgi_auth.oauth")
 

@@ -10,12 +10,15 @@ changes need no new proof. An account with only a linked identity signs in again
 
 import logging
 
-from .. import events, second_factor, validation, webauthn
-from ..errors import HTTPError
-from ..fresh_sign_in import reauthenticated
-from ..http import Request, Response, iso_time, read_json_object
-from ..reauth import check_current_password
-from .passkeys import BAD_CREDENTIAL, REGISTER_CHALLENGES_KEPT
+from ... import validation
+from ...errors import HTTPError
+from ...http import Request, Response, iso_time, read_json_object
+from ..events import events
+from ..mfa import second_factor
+from ..passkeys import webauthn
+from ..passkeys.handlers import BAD_CREDENTIAL, REGISTER_CHALLENGES_KEPT
+from .current_password import check_current_password
+from .fresh_sign_in import reauthenticated
 
 log = logging.getLogger("wsgi_auth.reauth")
 

@@ -8,11 +8,15 @@ required at login only once a code from the app confirms it. Turning it off need
 See docs/SECOND_FACTORS.md.
 """
 
-from .. import events, notices, second_factor, sessions, totp, validation
-from ..errors import HTTPError
-from ..fresh_sign_in import reauthenticated, require_fresh_sign_in
-from ..http import Request, Response, read_json_object
-from ..reauth import check_current_password
+from ... import validation
+from ...errors import HTTPError
+from ...http import Request, Response, read_json_object
+from ..account import notices
+from ..events import events
+from ..reauth.current_password import check_current_password
+from ..reauth.fresh_sign_in import reauthenticated, require_fresh_sign_in
+from ..sessions import lifecycle as sessions
+from . import second_factor, totp
 
 ALREADY_ON = "Two-factor authentication is already on: turn it off first to set up another app"
 NOTHING_PENDING = "No authenticator app is being set up: start with POST /api/mfa/totp"

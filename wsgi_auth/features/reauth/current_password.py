@@ -5,9 +5,10 @@ failed login of the uid (throttle.py): 403 here, 429 once the uid has failed too
 takes its turn at the login gate (hash_gate.py) like any other bcrypt check.
 """
 
-from . import events, passwords, validation
-from .errors import HTTPError
-from .http import Request
+from ... import passwords, validation
+from ...errors import HTTPError
+from ...http import Request
+from ..events import events
 
 WRONG_PASSWORD = "current_password is wrong"
 

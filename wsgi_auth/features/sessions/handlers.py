@@ -6,10 +6,11 @@ request is checked against it (middleware/authentication.py).
 
 import re
 
-from .. import events, sessions
-from ..errors import HTTPError
-from ..http import Request, Response, iso_time
-from .users import target_user
+from ...errors import HTTPError
+from ...handlers.users import target_user
+from ...http import Request, Response, iso_time
+from ..events import events
+from . import lifecycle as sessions
 
 NO_SESSION = "No such session"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # base64url, as sessions.start makes them

@@ -8,7 +8,7 @@ signs in, only the site's address.
 
 from datetime import datetime, timezone
 
-from . import mail
+from ... import mail
 
 SUBJECTS = {
     "password_changed": "Your password was changed",

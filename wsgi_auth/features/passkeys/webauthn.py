@@ -16,7 +16,7 @@ import secrets
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from .errors import HTTPError
+from ...errors import HTTPError
 
 RP_NAME = "wsgi_auth"  # what the browser's passkey dialog calls us
 CHALLENGE_BYTES = 32  # 256 random bits per ceremony (ASVS 6.7.2 asks for 64)

@@ -6,15 +6,17 @@ that address first); the signed-in user asks for the link again (3 an hour), dow
 deletes their account (both after a fresh sign-in). See docs/DECISIONS.md.
 """
 
-from .. import events, links, sessions
-from ..errors import HTTPError
-from ..fresh_sign_in import require_fresh_sign_in
-from ..http import Request, Response, read_json_object
-from ..store.account import AddressTaken
-from ..verification import new_link, send_link
-from .mfa import _status as mfa_status
-from .events import _shown as shown_event
-from .sessions import _shown as shown_session
+from ...errors import HTTPError
+from ...http import Request, Response, read_json_object
+from ..events import events
+from ..events.handlers import _shown as shown_event
+from ..mfa.handlers import _status as mfa_status
+from ..reauth.fresh_sign_in import require_fresh_sign_in
+from ..reset import links
+from ..sessions import lifecycle as sessions
+from ..sessions.handlers import _shown as shown_session
+from .queries import AddressTaken
+from .verification import new_link, send_link
 
 INVALID_LINK = "This verification link is invalid or has expired"
 ADDRESS_TAKEN = "This email address is verified on another account already"

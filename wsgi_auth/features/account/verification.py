@@ -7,7 +7,9 @@ verifies that address only: after a change of address the old link is gone. Used
 ``PUT /api/user`` (handlers/users.py) and by the account's own page (handlers/profile.py).
 """
 
-from . import links, mail, notices
+from ... import mail
+from ..reset import links
+from . import notices
 
 VERIFY_TTL = 24 * 3600  # seconds a verification link works
 

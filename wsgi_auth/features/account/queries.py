@@ -10,8 +10,8 @@ unverifies it and drops the link sent to the old one.
 
 from typing import NamedTuple
 
-from .base import PUBLIC_COLUMNS, _public
-from .events import EVENT_FIELDS
+from ...store.base import PUBLIC_COLUMNS, _public
+from ..events.queries import EVENT_FIELDS
 
 
 class EmailChange(NamedTuple):

@@ -9,7 +9,7 @@ a recovery code is deleted as it is used. Used at login (``handlers/auth.py``) a
 import logging
 
 from . import totp
-from .store.mfa import TotpRow
+from .queries import TotpRow
 
 log = logging.getLogger("wsgi_auth")
 

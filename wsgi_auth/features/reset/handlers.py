@@ -7,10 +7,13 @@ one link per account (a new one replaces the old), working once, for
 factors are left as they are. See docs/SESSIONS.md.
 """
 
-from .. import events, links, mail, notices, passwords, validation
-from ..errors import HTTPError
-from ..http import Request, Response, iso_time, own_origin, read_json_object
-from .users import target_user
+from ... import mail, passwords, validation
+from ...errors import HTTPError
+from ...handlers.users import target_user
+from ...http import Request, Response, iso_time, own_origin, read_json_object
+from ..account import notices
+from ..events import events
+from . import links
 
 SENT = "If that account exists and has an email address, a reset link has been sent"
 INVALID_LINK = "This reset link is invalid or has expired"

@@ -1,20 +1,50 @@
-"""Authentication: the lesson's ``token_required`` (step 18), as middleware.
+"""The lesson's ``token_required`` (steps 18-20), in two halves.
 
-It decodes the JWT cookie of every API request and puts the current user into
-``environ["wsgi_auth.user"]`` (the lesson's ``g.current_user``), or ``None``.
-It refuses nothing itself: the route table says which routes need a signed-in
-user or an Admin, and the router answers 401 or 403.
+:class:`TokenRequired`, a middleware, decodes the JWT cookie of every API request and puts the
+current user into ``environ["wsgi_auth.user"]`` (the lesson's ``g.current_user``), or ``None``.
+It refuses nothing itself. :func:`token_required` is the check the lesson's decorator makes: the
+router calls it with the route's :class:`Access` from the route table, and it raises 401 when
+nobody is signed in, 403 for a non-Admin on an Admin route, and 403 ``reauth_required`` on a
+``FRESH`` route without a recent sign-in (features/reauth/fresh_sign_in.py).
 
 A token signs a user in only while its session is live (sessions.py). When it
 has less than half its lifetime left, the answer carries a fresh cookie for the
 same session, unless the handler set that cookie itself (logout, password change).
 """
 
-from .. import sessions, tokens
-from ..http import CLAIMS, LOG_UID, SESSION, TOKEN_STATE, USER, cookie_value
+from enum import Enum
+
+from .. import tokens
+from ..errors import HTTPError
+from ..features.reauth.fresh_sign_in import require_fresh_sign_in
+from ..features.sessions import lifecycle as sessions
+from ..http import CLAIMS, LOG_UID, SESSION, TOKEN_STATE, USER, Request, cookie_value
+from ..roles import ADMIN_ROLE
+from ..tokens import INVALID_TOKEN, MISSING_TOKEN
 
 
-class TokenAuthMiddleware:
+class Access(Enum):
+    """The access a route needs: the ``roles`` of the lesson's ``token_required(roles)``."""
+
+    ANYONE = "anyone"
+    SIGNED_IN = "signed in"
+    FRESH = "signed in, fresh sign-in"  # and proved who they are lately (features/reauth/fresh_sign_in.py)
+    ADMIN = "Admin"
+
+
+def token_required(access: Access, request: Request, services) -> None:
+    """Nothing when ``request`` may use a route that needs ``access``; else the refusal, raised."""
+    if access == Access.ANYONE:
+        return
+    if request.user is None:
+        raise HTTPError(401, MISSING_TOKEN if request.token_state == "missing" else INVALID_TOKEN)
+    if access == Access.ADMIN and request.user["role"] != ADMIN_ROLE:
+        raise HTTPError(403, "Admins only")
+    if access == Access.FRESH:
+        require_fresh_sign_in(request, services)  # 403 reauth_required: the page asks "Confirm it is you"
+
+
+class TokenRequired:
     def __init__(self, app, context, settings):
         self.app = app
         self.context = context  # the App: its store, settings and clock (for renewal)

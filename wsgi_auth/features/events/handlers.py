@@ -4,9 +4,9 @@ Newest first, a page at a time, only the last 90 days (wsgi_auth/events.py; the 
 event with the change it records). See docs/SESSIONS.md, "Security activity".
 """
 
-from .. import events
-from ..http import Request, Response, iso_time
-from .users import DEFAULT_PER_PAGE, MAX_PER_PAGE, _positive_int, target_user
+from ...handlers.users import DEFAULT_PER_PAGE, MAX_PER_PAGE, _positive_int, target_user
+from ...http import Request, Response, iso_time
+from . import events
 
 
 def _shown(row: dict) -> dict:

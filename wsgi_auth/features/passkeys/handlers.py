@@ -12,9 +12,13 @@ are a 400 (not a WebAuthn answer at all) or a 401 (an answer that does not check
 
 import logging
 
-from .. import events, notices, sessions, validation, webauthn
-from ..errors import HTTPError
-from ..http import Request, Response, read_json_object
+from ... import validation
+from ...errors import HTTPError
+from ...http import Request, Response, read_json_object
+from ..account import notices
+from ..events import events
+from ..sessions import lifecycle as sessions
+from . import webauthn
 
 log = logging.getLogger("wsgi_auth.passkeys")
 
