@@ -229,11 +229,11 @@ BAD_DETAIL = "\ud800"  # a lone surrogate: no database can store it, so writing 
 
 
 def test_no_session_starts_when_its_event_cannot_be_written(app, alice, monkeypatch):
-    from wsgi_auth.features.sessions import lifecycle as sessions
+    from wsgi_auth.handlers import auth
 
     before = db_rows(app, "SELECT COUNT(*) FROM sessions")
-    real = events.Event
-    monkeypatch.setattr(sessions.events, "Event", lambda *args: real(*args[:3], BAD_DETAIL))
+    real = events.sign_in
+    monkeypatch.setattr(auth.events, "sign_in", lambda *args, **kwargs: real(*args, **kwargs)._replace(detail=BAD_DETAIL))
     resp = new_client(app).post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD}, expect_errors=True)
     assert resp.status_int == 500
     assert db_rows(app, "SELECT COUNT(*) FROM sessions") == before

@@ -171,7 +171,7 @@ def test_the_time_of_a_hash_is_measured_from_the_hashes_done_in_turns():
 def crowded(app):
     """A gate of one slot whose queue is as long as it may get: the test holds the slot, and a hash takes
     5 s by the gate's measure, so any request that needs one would wait past the 1 s allowed."""
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
     with app.hash_gate.turn("198.51.100.9"):
         yield app.hash_gate
 
@@ -183,7 +183,7 @@ def assert_busy(resp):
 
 def test_a_login_turned_away_costs_no_hash_and_no_database_write(app, client):
     signup(client, "alice")
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
     hashed = passwords.seconds_hashing()  # webtest runs the app on this thread
     with app.hash_gate.turn("198.51.100.9"):
         for _ in range(8):  # more than the 5 failures that lock a uid
@@ -204,7 +204,7 @@ def test_signup_waits_for_the_same_gate_and_a_turned_away_one_is_not_counted(app
 def test_a_password_change_takes_a_turn_too(app, client):
     signup(client, "alice")
     token = token_for(client, "alice")
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
     with app.hash_gate.turn("198.51.100.9"):
         resp = client.put_json("/api/user", {"password": "a new password", "current_password": PASSWORD},
                                headers=with_token(client, token), expect_errors=True)  # fmt: skip
@@ -217,7 +217,7 @@ def test_a_reset_link_is_not_used_up_by_a_turned_away_confirm(app, client, admin
     signup(client, "alice")
     url = admin_client.post_json("/api/users/alice/password-reset", {}).json["data"]["url"]
     body = {"token": url.split("#token=")[1], "password": "a brand new password"}
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
     with app.hash_gate.turn("198.51.100.9"):
         assert_busy(client.post_json("/api/password-reset/confirm", body, expect_errors=True))
     assert client.post_json("/api/password-reset/confirm", body).status_int == 200
@@ -227,7 +227,7 @@ def test_a_reset_link_is_not_used_up_by_a_turned_away_confirm(app, client, admin
 def test_a_login_from_another_address_is_served_while_one_address_fills_the_queue(app):
     flood, victim = new_client(app, REMOTE_ADDR="203.0.113.1"), new_client(app, REMOTE_ADDR="203.0.113.2")
     signup(victim, "alice")
-    app.hash_gate = gate = HashGate(slots=1, max_wait=2.5, hash_time=1)
+    app.services.hash_gate = gate = HashGate(slots=1, max_wait=2.5, hash_time=1)
     holding = Holder(gate, "203.0.113.1")
     assert holding.has_turn.wait(WAIT)
     waiting = [queue(gate, "203.0.113.1", []) for _ in range(2)]
@@ -242,7 +242,7 @@ def test_a_login_from_another_address_is_served_while_one_address_fills_the_queu
 
 
 def test_the_gate_is_released_after_wrong_passwords_and_errors(app, client, monkeypatch):
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=0.001)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=0.001)
     signup(client, "alice")
     for _ in range(3):
         login(client, "alice", password="wrong password", status=401)

@@ -19,13 +19,13 @@ def build(app, order):
     """The app's own router under the given layers, ``order`` innermost first."""
     policy = OriginPolicy(app.settings.allowed_origins)
     wrap = {
-        "auth": lambda inner: TokenRequired(inner, app, app.settings),
+        "auth": lambda inner: TokenRequired(inner, app.store, app.services.sessions, app.settings),
         "static": lambda inner: StaticFiles(inner, app.settings.public_dir),
         "csrf": lambda inner: CSRFMiddleware(inner, policy),
         "errors": ErrorMiddleware,
         "cors": lambda inner: CORSMiddleware(inner, policy),
     }
-    stack = Router(app)
+    stack = Router(app.services)
     for name in order:
         stack = wrap[name](stack)
     return stack

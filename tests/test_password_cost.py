@@ -44,8 +44,8 @@ def test_hash_at_the_current_cost_is_kept(client, app):
 def test_unknown_uid_is_checked_at_the_highest_cost_stored(make_app, clock):
     app = make_app(bcrypt_rounds=4)
     add_user_at_cost(app, "olduser", 6, clock)
-    assert make_app(bcrypt_rounds=4).unknown_uid_rounds == 6
-    assert make_app(bcrypt_rounds=7).unknown_uid_rounds == 7
+    assert make_app(bcrypt_rounds=4).services.unknown_uid_cost.rounds == 6
+    assert make_app(bcrypt_rounds=7).services.unknown_uid_cost.rounds == 7
 
 
 def test_cost_of_a_hash():

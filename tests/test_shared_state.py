@@ -38,9 +38,9 @@ def test_role_change_on_one_worker_is_seen_by_another(make_app):
 
 
 def _open_store(path):
-    from wsgi_auth.store import Store
+    from wsgi_auth.store import open_store
 
-    store = Store(path)
+    store = open_store(path)
     store.check()
     return store.connect().execute("PRAGMA journal_mode").fetchone()[0]
 

@@ -43,8 +43,6 @@ def test_rows_are_named_and_uids_ignore_case(store):
     check = store.user_for_token(user["id"], "some-sid")
     assert (check.user, check.token_version, check.session_created_at, check.session_expires_at) == (
         user, 0, 1_700_000_000, 1_700_003_600)
-    store.revoke("some-jti", 2_000_000_000)
-    store.revoke("some-jti", 2_000_000_000)  # twice is fine
     assert store.set_password(user["id"], HASH) == 1
     assert store.user_for_token(user["id"], "some-sid") is None  # a password change ends the other sessions
     assert store.update_user("TOBY", {"role": "Admin"})["role"] == "Admin"
@@ -81,7 +79,7 @@ def _guess_from_one_process(settings, barrier, count, answers):
     from wsgi_auth.hash_gate import HashGate
 
     app = create_app(**{**settings, "clock": time.time})
-    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
+    app.services.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     client = new_client(app)
     statuses = []
     lock = threading.Lock()
@@ -154,7 +152,7 @@ def test_db_copy_sqlite_to_postgresql_and_back_keeps_accounts_and_live_state(mak
     client.post_json("/api/authenticate", {"uid": "toby", "password": "wrong password!"}, status=401)
     result = _cli("db", "copy", source, postgres_database)
     assert result.returncode == 0, result.stderr
-    assert "2 users, 0 revoked_tokens, 1 login_failures, 2 signups, 1 sessions" in result.stdout
+    assert "2 users, 1 login_failures, 2 signups, 1 sessions" in result.stdout
     assert PG_PASSWORD not in result.stdout + result.stderr and "***" in result.stdout
 
     copied = make_app(database=postgres_database)
@@ -225,3 +223,14 @@ def test_sqlite_file_replaced_by_a_backup_is_used_without_restart(make_app, sett
     assert client.get("/api/health").json == {"status": "ok"}
     login(client, "toby")
     login(client, "later", status=401)  # the backup is older than this account
+
+
+def test_the_retired_revoked_tokens_table_is_gone_and_nothing_writes_it(store):
+    """Sessions end tokens since version 2; the table of revoked jtis is dropped by a migration."""
+    assert not hasattr(store, "revoke")
+    assert {"name": "revoked_tokens retired"} in store._rows("SELECT name FROM schema_migrations")
+    if store.dialect == "sqlite":
+        tables = store._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        tables = store._rows("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")
+    assert {"name": "users"} in tables and {"name": "revoked_tokens"} not in tables

@@ -20,7 +20,7 @@ from .features.events import events
 from .features.mfa import totp
 from .features.reset.handlers import new_link
 from .http import iso_time
-from .store import COPIED_TABLES, Store, StoreUnavailable
+from .store import COPIED_TABLES, SQLStore, StoreUnavailable, open_store
 
 DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set
 OPERATOR = "by an operator (command line)"  # the detail of the security events a command records
@@ -63,7 +63,7 @@ def checked(check, field: str, value):
         raise CommandError(error.message) from None
 
 
-def cmd_add(store: Store, settings, args) -> str:
+def cmd_add(store: SQLStore, settings, args) -> str:
     uid = checked(validation.uid, "uid", args.uid)
     name = checked(validation.name, "name", args.name)
     email = checked(validation.email, "email", args.email)
@@ -75,7 +75,7 @@ def cmd_add(store: Store, settings, args) -> str:
     return f"added {user['uid']} ({user['role']}, id {user['id']})"
 
 
-def cmd_list(store: Store, settings, args) -> str:
+def cmd_list(store: SQLStore, settings, args) -> str:
     users, _ = store.list_users(10**9, 0)
     if args.json:  # the database too, so that the output stays one JSON document
         return json.dumps({"database": database_label(settings.database), "users": users}, indent=2)
@@ -84,14 +84,14 @@ def cmd_list(store: Store, settings, args) -> str:
     return "\n".join(lines)
 
 
-def cmd_set_role(store: Store, settings, args) -> str:
+def cmd_set_role(store: SQLStore, settings, args) -> str:
     role = checked(validation.role, "role", args.role)
     if not store.set_role(args.uid, role):
         raise CommandError(f"no user {args.uid}")
     return f"{args.uid} is now {role}"
 
 
-def cmd_set_password(store: Store, settings, args) -> str:
+def cmd_set_password(store: SQLStore, settings, args) -> str:
     user = store.user(args.uid)
     if user is None:
         raise CommandError(f"no user {args.uid}")
@@ -101,7 +101,7 @@ def cmd_set_password(store: Store, settings, args) -> str:
     return f"password of {user['uid']} changed; every token issued before is revoked"
 
 
-def cmd_reset_link(store: Store, settings, args) -> str:
+def cmd_reset_link(store: SQLStore, settings, args) -> str:
     user = store.user(args.uid)
     if user is None:
         raise CommandError(f"no user {args.uid}")
@@ -111,7 +111,7 @@ def cmd_reset_link(store: Store, settings, args) -> str:
     return f"one-time reset link for {user['uid']}, until {iso_time(expires_at)} (any older one no longer works):\n{url}"
 
 
-def cmd_totp_off(store: Store, settings, args) -> str:
+def cmd_totp_off(store: SQLStore, settings, args) -> str:
     """For a user who lost both the authenticator app and the recovery codes (after checking who asks)."""
     user = store.user(args.uid)
     if user is None:
@@ -123,7 +123,7 @@ def cmd_totp_off(store: Store, settings, args) -> str:
     return f"two-factor authentication of {user['uid']} is off; {ended} sessions ended"
 
 
-def cmd_reseal_totp(store: Store, settings, args) -> str:
+def cmd_reseal_totp(store: SQLStore, settings, args) -> str:
     """After a key rotation: every TOTP secret sealed with the current key, so the previous one can go."""
     keys = totp.cipher_keys(settings.secret_key, settings.previous_secret_key)
     resealed = current = unreadable = 0
@@ -146,7 +146,7 @@ VERIFY_OUTCOMES = {
 }  # fmt: skip
 
 
-def cmd_verify_email(store: Store, settings, args) -> str:
+def cmd_verify_email(store: SQLStore, settings, args) -> str:
     """Mark addresses verified without a link (accounts from before verification, addresses the operator
     knows): the uids named, or with ``--all`` every account with an unverified address. An address another
     account has verified is skipped (the first account in id order wins with --all)."""
@@ -163,7 +163,7 @@ def cmd_verify_email(store: Store, settings, args) -> str:
     return "\n".join(lines)
 
 
-def cmd_delete(store: Store, settings, args) -> str:
+def cmd_delete(store: SQLStore, settings, args) -> str:
     if not store.delete_user(args.uid, events.by_operator("account_deleted", OPERATOR), settings.clock()):
         raise CommandError(f"no user {args.uid}")
     return f"deleted {args.uid}; their tokens stop working at once"
@@ -172,7 +172,7 @@ def cmd_delete(store: Store, settings, args) -> str:
 def cmd_db_copy(args) -> str:
     """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
     check_database(args.source, "SOURCE"), check_database(args.target, "TARGET")
-    source, target = Store(args.source), Store(args.target)
+    source, target = open_store(args.source), open_store(args.target)
     try:
         if target.has_users():
             raise CommandError(f"{database_label(args.target)} already has users; copy only into an empty database")
@@ -271,7 +271,7 @@ def main(argv=None) -> int:
         settings = load_settings(access_log=False, key_needed=getattr(args, "key_needed", False), **overrides)
         if not (args.run is cmd_list and args.json):
             print(f"database: {database_label(settings.database)}", flush=True)
-        store = Store(settings.database)
+        store = open_store(settings.database)
         print(args.run(store, settings, args))
     except (CommandError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -133,6 +133,18 @@ def check_unknown_uid(password: str, rounds: int) -> bool:
     return False
 
 
+class UnknownUidCost:
+    """The cost an unknown uid's check pays (``rounds``): the setting, or the highest cost of a stored hash
+    met so far if higher, so an unknown uid is never cheaper than a wrong password for a user made at a
+    cost from before (or by the CLI meanwhile). One per process, raised by the logins that meet a costlier hash."""
+
+    def __init__(self, rounds: int):
+        self.rounds = rounds
+
+    def raise_to(self, rounds: int) -> None:
+        self.rounds = max(self.rounds, rounds)
+
+
 def warm_up(rounds: int) -> float:
     """Make the unknown uid's dummy hash now (the first unknown uid then costs no more than the next) and
     return the seconds one check at ``rounds`` took: the login gate's first guess of a hash's time."""

@@ -77,11 +77,11 @@ def _compile(path: str) -> re.Pattern:
 
 
 class Router:
-    """The bottom of the stack: ``context`` is the :class:`wsgi_auth.App` whose settings, store and
-    throttle the handlers use (handlers are called ``handler(request, context)``)."""
+    """The bottom of the stack: handlers are called ``handler(request, services)``, with the
+    :class:`wsgi_auth.services.Services` built once by ``create_app()``."""
 
-    def __init__(self, context, routes=ROUTES):
-        self.context = context
+    def __init__(self, services, routes=ROUTES):
+        self.services = services
         self.exact: dict[str, dict] = {}  # path -> {method: (handler, access)}
         templates: dict[str, dict] = {}  # "/api/users/<uid>" -> {method: (handler, access)}
         for method, path, handler, access in routes:
@@ -119,5 +119,5 @@ class Router:
             raise HTTPError(405, f"{method} is not allowed here; use {allow}", [("Allow", allow)])
         handler, access = methods[method]
         request = Request(environ, params)
-        token_required(access, request, self.context)  # 401, 403, or 403 reauth_required: the route's access
-        return handler(request, self.context)
+        token_required(access, request, self.services)  # 401, 403, or 403 reauth_required: the route's access
+        return handler(request, self.services)

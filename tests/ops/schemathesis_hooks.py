@@ -14,7 +14,7 @@ import time
 import schemathesis
 
 from wsgi_auth import tokens
-from wsgi_auth.store import Store
+from wsgi_auth.store import open_store
 
 DATABASE = os.environ["WSGI_AUTH_DATABASE"]
 KEY = os.environ["WSGI_AUTH_SECRET_KEY"].encode("utf-8")
@@ -25,7 +25,7 @@ COOKIE_NAME = "jwt_python_flask"
 @schemathesis.auth(refresh_interval=None, retry_on=[])
 class FreshAdminToken:
     def __init__(self):
-        self.store = Store(DATABASE)
+        self.store = open_store(DATABASE)
 
     def get(self, case, context):
         user, _, token_version = self.store.credentials(ADMIN_UID)  # read each time: a role or version change shows

@@ -25,10 +25,14 @@ def _backup(database, target):
     live.close(), backup.close()
 
 
+# The last step that adds tables or columns (a later one may only drop what nothing uses any more).
+LAST_ADDING = next(m for m in reversed(MIGRATIONS) if "CREATE TABLE" in " ".join(m.statements("sqlite")))
+
+
 def _before_the_last_migration(path):
-    """Make the backup at ``path`` one from before the last migration step: its tables, its columns and its
-    name gone."""
-    last = MIGRATIONS[-1]
+    """Make the backup at ``path`` one from before the last migration step that adds tables or columns: its
+    tables, its columns and its name gone, and the names of the steps after it."""
+    last = LAST_ADDING
     statements = " ".join(last.statements("sqlite"))
     tables = re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statements)
     columns = re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", statements)
@@ -38,7 +42,8 @@ def _before_the_last_migration(path):
             backup.execute(f"DROP TABLE {table}")  # names from the package's own schema
         for table, column in columns:
             backup.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-        backup.execute("DELETE FROM schema_migrations WHERE name = ?", (last.name,))
+        for step in MIGRATIONS[MIGRATIONS.index(last):]:
+            backup.execute("DELETE FROM schema_migrations WHERE name = ?", (step.name,))
     backup.close()
 
 
@@ -170,7 +175,7 @@ def test_a_table_missing_after_a_restore_in_place_is_made_at_the_first_query_tha
     with sqlite3.connect(tmp_path / "older.sqlite3") as older, sqlite3.connect(settings["database"]) as live:
         older.backup(live)  # what the shell's .restore does, through sqlite's locking
     older.close(), live.close()
-    table = re.search(r"CREATE TABLE (\w+)", " ".join(MIGRATIONS[-1].statements("sqlite"))).group(1)
+    table = re.search(r"CREATE TABLE (\w+)", " ".join(LAST_ADDING.statements("sqlite"))).group(1)
     with pytest.raises(StoreUnavailable):
         app.store._rows(f"SELECT COUNT(*) AS n FROM {table}")
     assert app.store._rows(f"SELECT COUNT(*) AS n FROM {table}") == [{"n": 0}]

@@ -1,6 +1,5 @@
 """Growth: rows that can no longer matter are purged, so the database does not grow with traffic.
 
-- a revoked token's row, once the token has expired (it would be refused anyway);
 - a failed login, once it has left the 15-minute window;
 - a signup, once it has left the one-hour window.
 

@@ -74,7 +74,7 @@ def assert_schema_intact(app):
     else:
         names = {row[0] for row in db_rows(
             app, "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
-    assert {"users", "revoked_tokens", "login_failures", "signups"} <= names
+    assert {"users", "sessions", "login_failures", "signups"} <= names
 
 
 # -- wrong JSON types, field by field ----------------------------------------------------

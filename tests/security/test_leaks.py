@@ -144,7 +144,7 @@ def with_routes(app, extra_routes):
     layer = app.wsgi
     while not isinstance(getattr(layer, "app", None), Router):
         layer = layer.app
-    layer.app = Router(app, routes=ROUTES + extra_routes)
+    layer.app = Router(app.services, routes=ROUTES + extra_routes)
     return app
 
 

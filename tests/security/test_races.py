@@ -30,7 +30,7 @@ def run_together(count, function):
 
 
 def test_twenty_concurrent_signups_of_one_uid_make_one_account(app):
-    app.hash_gate = HashGate(slots=20)  # the store's uniqueness is under test here, not the login gate
+    app.services.hash_gate = HashGate(slots=20)  # the store's uniqueness is under test here, not the login gate
 
     def signup_once(i):
         client = new_client(app, REMOTE_ADDR=f"203.0.113.{i}")
@@ -140,7 +140,7 @@ def test_fifty_concurrent_logins_and_requests_on_a_real_server(server):
 
 def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
     app = make_app(bcrypt_rounds=8)
-    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
+    app.services.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     signup(new_client(app), "alice")
 
     def guess(i):
@@ -156,7 +156,7 @@ def test_parallel_guesses_do_not_get_past_the_five_failure_limit(make_app):
 
 def test_parallel_signups_do_not_get_past_the_hundred_an_hour_limit(make_app):
     app = make_app(bcrypt_rounds=4)
-    app.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
+    app.services.hash_gate = HashGate(slots=20)  # the throttle is under test here, not the login gate
     client = new_client(app)
     for i in range(95):
         signup(client, f"early{i}")

@@ -33,8 +33,8 @@ SIMPLE_CONTENT_TYPES = [
 
 def state(app):
     rows = db_rows(app, "SELECT uid, name, email, role, password_hash, token_version FROM users")
-    revoked = db_rows(app, "SELECT COUNT(*) FROM revoked_tokens")[0][0]
-    return sorted(rows), revoked
+    sessions = db_rows(app, "SELECT COUNT(*) FROM sessions")[0][0]
+    return sorted(rows), sessions
 
 
 def endpoints(victim):

@@ -37,7 +37,7 @@ LESSON_STEPS = [
 ]
 
 
-def data(request: Request, app) -> Response:
+def data(request: Request, services) -> Response:
     user, claims = request.user, request.claims
     return Response.json(
         {
@@ -53,10 +53,10 @@ def data(request: Request, app) -> Response:
     )
 
 
-def health(request: Request, app) -> Response:
+def health(request: Request, services) -> Response:
     try:
-        app.store.check()  # raises StoreUnavailable (a 503) itself when the database cannot be read
-    except app.store.driver_error:
+        services.store.check()  # raises StoreUnavailable (a 503) itself when the database cannot be read
+    except services.store.driver_error:
         raise StoreUnavailable() from None
     return Response.json({"status": "ok"})
 
@@ -66,5 +66,5 @@ def _openapi_body() -> bytes:
     return json.dumps(json.loads(OPENAPI_PATH.read_text("utf-8")), separators=(",", ":")).encode("utf-8")
 
 
-def openapi(request: Request, app) -> Response:
+def openapi(request: Request, services) -> Response:
     return Response(_openapi_body(), 200, list(JSON_HEADERS))

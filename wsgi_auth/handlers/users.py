@@ -6,7 +6,6 @@ from ..features.account import notices, verification
 from ..features.events import events
 from ..features.reauth.current_password import check_current_password
 from ..features.reauth.fresh_sign_in import reauthenticated, require_fresh_sign_in
-from ..features.sessions import lifecycle as sessions
 from ..http import Request, Response, read_json_object
 from ..tokens import INVALID_TOKEN
 
@@ -14,35 +13,35 @@ MAX_PER_PAGE = 200
 DEFAULT_PER_PAGE = 50
 
 
-def signup(request: Request, app) -> Response:
-    body = read_json_object(request.environ, app.settings.max_body)
+def signup(request: Request, services) -> Response:
+    body = read_json_object(request.environ, services.settings.max_body)
     uid = validation.uid(body)
     name = validation.name(body)
     password = validation.new_password(body, uid)
     email = validation.email(body)
     # A "role" in the body is ignored: every new account is a User.
-    with app.hash_gate.turn(request.remote_addr):  # a signup turned away (503) has written nothing
-        app.throttle.attempt_signup(request.remote_addr)
-        password_hash = passwords.hash_password(password, app.settings.bcrypt_rounds)
-    user = app.store.create_user(uid, name, email, password_hash, app.clock())
+    with services.hash_gate.turn(request.remote_addr):  # a signup turned away (503) has written nothing
+        services.throttle.attempt_signup(request.remote_addr)
+        password_hash = passwords.hash_password(password, services.settings.bcrypt_rounds)
+    user = services.store.create_user(uid, name, email, password_hash, services.clock())
     if user is None:
         raise HTTPError(409, f"uid {uid} is already taken")
     request.log_uid = user["uid"]
-    if email is not None and app.mailer is not None:  # the address is unverified until its link is opened
-        url, (token_hash, expires_at) = verification.new_link(app)
-        app.store.store_verification_link(user["id"], email, token_hash, expires_at, app.clock())
-        verification.send_link(app, user, url)
+    if email is not None and services.mailer is not None:  # the address is unverified until its link is opened
+        url, (token_hash, expires_at) = verification.new_link(services)
+        services.store.store_verification_link(user["id"], email, token_hash, expires_at, services.clock())
+        verification.send_link(services, user, url)
     return Response.json(user, 201)
 
 
-def me(request: Request, app) -> Response:
+def me(request: Request, services) -> Response:
     return Response.json(request.user)
 
 
-def update_me(request: Request, app) -> Response:
+def update_me(request: Request, services) -> Response:
     """Change your name or email (a new address needs a fresh sign-in, and is unverified until the
     link sent to it is opened); or your password, which needs the current one."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     user = request.user
     changes = {}
     if "name" in body:
@@ -52,25 +51,25 @@ def update_me(request: Request, app) -> Response:
     if new_password is None and not changes and "email" not in body:
         raise HTTPError(400, "Send name, email, or password with current_password")
     if "email" in body and verification.email_changes(user, email):
-        require_fresh_sign_in(request, app)
+        require_fresh_sign_in(request, services)
     if new_password is not None:
-        app.throttle.login_succeeded(check_current_password(request, app, body))  # a wrong one: 403
-        reauthenticated(request, app)  # the right current password is a fresh proof (fresh_sign_in.py)
-    updated = app.store.update_user(user["uid"], changes)
+        services.throttle.login_succeeded(check_current_password(request, services, body))  # a wrong one: 403
+        reauthenticated(request, services)  # the right current password is a fresh proof (fresh_sign_in.py)
+    updated = services.store.update_user(user["uid"], changes)
     if updated is not None and "email" in body:
-        updated = verification.set_email(app, updated, email, events.of(request, "email_changed", "by its owner"))
+        updated = verification.set_email(services, updated, email, events.of(request, "email_changed", "by its owner"))
     if updated is None:
         raise HTTPError(401, INVALID_TOKEN)  # the account was deleted while this request ran
     response = Response.json(updated)
     if new_password is not None:
-        with app.hash_gate.turn(request.remote_addr, again=True):  # the current password had its turn
-            new_hash = passwords.hash_password(new_password, app.settings.bcrypt_rounds)
+        with services.hash_gate.turn(request.remote_addr, again=True):  # the current password had its turn
+            new_hash = passwords.hash_password(new_password, services.settings.bcrypt_rounds)
         # Every other session of this user ends and every token is outdated; this session gets a fresh cookie.
-        token_version = app.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"],
+        token_version = services.store.set_password(user["id"], new_hash, keep_sid=request.claims["sid"],
                                                event=events.of(request, "password_changed", "every other session ended"),
-                                               now=app.clock())  # fmt: skip
-        sessions.reissue(request, app, response, updated, token_version)
-        notices.send(app, updated, "password_changed")
+                                               now=services.clock())  # fmt: skip
+        response.headers.append(services.sessions.reissue(request.session, request.claims["sid"], updated, token_version))
+        notices.send(services, updated, "password_changed")
     return response
 
 
@@ -83,10 +82,10 @@ def _positive_int(request: Request, name: str, default: int) -> int:
     return int(raw)
 
 
-def list_(request: Request, app) -> Response:
+def list_(request: Request, services) -> Response:
     page = _positive_int(request, "page", 1)
     per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
-    users, total = app.store.list_users(per_page, (page - 1) * per_page)
+    users, total = services.store.list_users(per_page, (page - 1) * per_page)
     return Response.json(
         {"message": f"{len(users)} of {total} users", "data": users, "page": page, "per_page": per_page, "total": total}
     )
@@ -99,18 +98,18 @@ def _target(request: Request) -> str:
     return uid
 
 
-def target_user(request: Request, app) -> dict:
+def target_user(request: Request, services) -> dict:
     """The account an Admin route names with ``<uid>``, or 404."""
     uid = _target(request)
-    user = app.store.user(uid)
+    user = services.store.user(uid)
     if user is None:
         raise HTTPError(404, f"No user {uid}")
     return user
 
 
-def update(request: Request, app) -> Response:
+def update(request: Request, services) -> Response:
     uid = _target(request)
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     changes = {}
     if "name" in body:
         changes["name"] = validation.name(body)
@@ -119,16 +118,16 @@ def update(request: Request, app) -> Response:
         changes["role"] = validation.role(body)
     if not changes and "email" not in body:
         raise HTTPError(400, "Send any of name, email, role")
-    user = app.store.update_user(uid, changes)
+    user = services.store.update_user(uid, changes)
     if user is not None and "email" in body:
-        user = verification.set_email(app, user, email, events.by_operator("email_changed", "by an Admin"))  # as the owner's own change: unverified, a link, a notice
+        user = verification.set_email(services, user, email, events.by_operator("email_changed", "by an Admin"))  # as the owner's own change: unverified, a link, a notice
     if user is None:
         raise HTTPError(404, f"No user {uid}")
     return Response.json(user)
 
 
-def delete(request: Request, app) -> Response:
+def delete(request: Request, services) -> Response:
     uid = _target(request)
-    if not app.store.delete_user(uid, events.by_operator("account_deleted", "by an Admin"), app.clock()):
+    if not services.store.delete_user(uid, events.by_operator("account_deleted", "by an Admin"), services.clock()):
         raise HTTPError(404, f"No user {uid}")
     return Response.no_content()

@@ -17,7 +17,7 @@ from enum import Enum
 from .. import tokens
 from ..errors import HTTPError
 from ..features.reauth.fresh_sign_in import require_fresh_sign_in
-from ..features.sessions import lifecycle as sessions
+from ..features.sessions.lifecycle import limits
 from ..http import CLAIMS, LOG_UID, SESSION, TOKEN_STATE, USER, Request, cookie_value
 from ..roles import ADMIN_ROLE
 from ..tokens import INVALID_TOKEN, MISSING_TOKEN
@@ -45,14 +45,14 @@ def token_required(access: Access, request: Request, services) -> None:
 
 
 class TokenRequired:
-    def __init__(self, app, context, settings):
+    def __init__(self, app, store, sessions, settings):
         self.app = app
-        self.context = context  # the App: its store, settings and clock (for renewal)
-        self.store = context.store
+        self.store = store
+        self.sessions = sessions  # slides a session past half its life (features/sessions/lifecycle.py)
         self.cookie_name = settings.cookie_name
         self.verifier = tokens.Verifier(tuple(k for k in (settings.secret_key, settings.previous_secret_key) if k))
         self.clock = settings.clock
-        self.max_age = {remember: sessions.limits(settings, remember)[1] for remember in (False, True)}
+        self.max_age = {remember: limits(settings, remember)[1] for remember in (False, True)}
 
     def authenticate(self, environ) -> list[tuple[str, str]]:
         """Sign the request in, or not; the ``Set-Cookie`` header that renews its session, if due."""
@@ -82,7 +82,7 @@ class TokenRequired:
         environ[CLAIMS] = claims
         environ[SESSION] = found
         environ[LOG_UID] = user["uid"]
-        return sessions.renewal(self.context, claims, found, now)
+        return self.sessions.renewal(claims, found, now)
 
     def __call__(self, environ, start_response):
         if not environ.get("PATH_INFO", "").startswith("/api/"):

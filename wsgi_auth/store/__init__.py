@@ -27,10 +27,12 @@ How to add a table (both backends, one commit):
 4. Test it in ``tests/test_store.py`` with the ``store`` fixture: it runs on both.
 """
 
-from .base import Credentials, SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
+from .base import StoreUnavailable, StoreUnreachableAtStart
+from .rows import Credentials, TokenCheck
+from .sql_store import SQLStore
 from .schema import COPIED_TABLES
 
-__all__ = ["open_store", "Store", "SQLStore", "StoreUnavailable", "StoreUnreachableAtStart", "Credentials",
+__all__ = ["open_store", "SQLStore", "StoreUnavailable", "StoreUnreachableAtStart", "Credentials",
            "TokenCheck", "COPIED_TABLES", "is_postgres"]  # fmt: skip
 
 
@@ -48,5 +50,3 @@ def open_store(database: str) -> SQLStore:
 
     return SqliteStore(database)
 
-
-Store = open_store  # the name callers used when the store was one sqlite class

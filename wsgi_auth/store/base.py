@@ -1,4 +1,5 @@
-"""Every query, written once for both backends; a backend only says how to connect and lock.
+"""The core queries (users, the throttle's counters, housekeeping, copying) and the plumbing every
+query group uses, written once for both backends; a backend only says how to connect and lock.
 
 SQL here uses ``?`` placeholders (the PostgreSQL backend turns them into ``%s``)
 and only syntax both dialects share. Rows come back as dicts keyed by column
@@ -6,18 +7,13 @@ name; methods that return more than a user return a named tuple.
 """
 
 import contextlib
-from datetime import datetime, timezone
-from typing import NamedTuple
 
 from ..config import ConfigError
 from ..errors import HTTPError
-from ..features.events.queries import EventQueries
-from ..features.mfa.queries import MFAQueries
-from ..features.sessions.queries import SessionQueries
+from .rows import PUBLIC_COLUMNS, Credentials, TokenCheck, fetch_one, iso, public
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once
-PUBLIC_COLUMNS = "id, uid, name, email, email_verified, role, created_at"  # a user as every response shows it: never the hash
 # The signed-in request's one read (``user_for_token``), written out once rather than on every request.
 TOKEN_CHECK_SQL = (
     f"SELECT {', '.join('users.' + c for c in PUBLIC_COLUMNS.split(', '))}, users.token_version,"
@@ -44,34 +40,10 @@ class StoreUnreachableAtStart(ConfigError):
     stderr and a non-zero exit (serve.py, the CLI); the URL's password hidden."""
 
 
-class Credentials(NamedTuple):
-    user: dict
-    password_hash: str
-    token_version: int
-
-
-class TokenCheck(NamedTuple):
-    user: dict
-    token_version: int
-    session_created_at: float  # the login: the session ends SESSION_MAX_AGE after it
-    session_expires_at: float  # the end of its newest token
-    remember: bool = False  # "remember me": REMEMBER_IDLE and REMEMBER_MAX_AGE instead of TOKEN_TTL and SESSION_MAX_AGE
-    session_auth_time: float | None = None  # the login or the last re-authentication (fresh_sign_in.py)
-
-
-def _fetch_one(cursor) -> dict | None:
-    """The next row of a cursor inside a transaction, as a dict by column name, or None."""
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([column[0] for column in cursor.description], row))
-
-
-def _public(row) -> dict:
-    return {"id": row["id"], "uid": row["uid"], "name": row["name"], "email": row["email"],
-            "email_verified": bool(row["email_verified"]), "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
-
-
-class SQLStore(MFAQueries, SessionQueries, EventQueries):
-    """The interface the handlers use. Subclasses provide ``dialect``, ``_connection()``,
+class CoreQueries:
+    """The plumbing every query group uses (``_rows``, ``_one``, ``_transaction``), the migrations, users,
+    the throttle's counters, housekeeping and copying. :class:`SQLStore` (sql_store.py) mixes in the
+    features' query groups; a backend subclass provides ``dialect``, ``_connection()``,
     ``_locked(connection, table)`` and ``_migration_lock(connection)``."""
 
     dialect = ""
@@ -130,7 +102,7 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
                     connection.execute(statement)
                 connection.execute(
                     self._sql("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)"),
-                    (migration.name, _iso(None)),
+                    (migration.name, iso(None)),
                 )
                 applied_now.append(migration.name)
         return applied_now
@@ -143,16 +115,16 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
             row = self._one(
                 "INSERT INTO users (uid, name, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)"
                 f" RETURNING {PUBLIC_COLUMNS}",
-                (uid, name, email, role, password_hash, _iso(now)),
+                (uid, name, email, role, password_hash, iso(now)),
             )
         except self.integrity_error:  # the unique uid index: of two signups at once, one gets here
             return None
-        return _public(row)
+        return public(row)
 
     def credentials(self, uid: str) -> Credentials | None:
         """``Credentials(user, password_hash, token_version)`` for a login, or None for an unknown uid."""
         row = self._one(f"SELECT {PUBLIC_COLUMNS}, password_hash, token_version FROM users WHERE {self.uid_match}", (uid,))
-        return None if row is None else Credentials(_public(row), row["password_hash"], row["token_version"])
+        return None if row is None else Credentials(public(row), row["password_hash"], row["token_version"])
 
     def password_hash(self, user_id: int) -> str | None:
         """The stored bcrypt hash of the account ``user_id``, or None when it is gone."""
@@ -166,19 +138,19 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
         row = self._one(TOKEN_CHECK_SQL, (sid, user_id))
         if row is None:
             return None
-        return TokenCheck(_public(row), row["token_version"], row["session_created_at"], row["session_expires_at"],
+        return TokenCheck(public(row), row["token_version"], row["session_created_at"], row["session_expires_at"],
                           bool(row["remember"]), row["session_auth_time"])  # fmt: skip
 
     def user(self, uid: str) -> dict | None:
         """The user with this uid (ignoring case), or None."""
         row = self._one(f"SELECT {PUBLIC_COLUMNS} FROM users WHERE {self.uid_match}", (uid,))
-        return None if row is None else _public(row)
+        return None if row is None else public(row)
 
     def list_users(self, limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of users in id order, and how many users there are in all."""
         rows = self._rows(f"SELECT {PUBLIC_COLUMNS} FROM users ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
         total = self._one("SELECT COUNT(*) AS total FROM users")["total"]
-        return [_public(row) for row in rows], total
+        return [public(row) for row in rows], total
 
     def update_user(self, uid: str, changes: dict) -> dict | None:
         """Set some of name, email, role; the updated user, or None for an unknown uid."""
@@ -190,7 +162,7 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
             f"UPDATE users SET {assignments} WHERE {self.uid_match} RETURNING {PUBLIC_COLUMNS}",
             [changes[column] for column in columns] + [uid],
         )
-        return None if row is None else _public(row)
+        return None if row is None else public(row)
 
     def set_role(self, uid: str, role: str) -> bool:
         """True when the user exists (and now has ``role``)."""
@@ -231,13 +203,6 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
             self.record_event(row[0], event, now, connection)
             connection.execute(self._sql("DELETE FROM users WHERE id = ?"), (row[0],))
         return True
-
-    # -- tokens --------------------------------------------------------------
-
-    def revoke(self, jti: str, expires_at: int) -> None:
-        """Remember a logged-out token until it would have expired anyway."""
-        self._execute("INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
-                      (jti, expires_at))  # fmt: skip
 
     # -- throttling ----------------------------------------------------------
 
@@ -349,10 +314,9 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
     # -- housekeeping --------------------------------------------------------
 
     def purge(self, now: float, failure_window: float, signup_window: float, counter_window: float = 3600) -> None:
-        """Drop rows that can no longer matter: revoked tokens past expiry, counters past their window,
+        """Drop rows that can no longer matter: counters past their window,
         sign-ins and passkey challenges past their end."""
         with self._connection() as connection:
-            connection.execute(self._sql("DELETE FROM revoked_tokens WHERE expires_at < ?"), (int(now) - 60,))
             connection.execute(self._sql("DELETE FROM login_failures WHERE at <= ?"), (now - failure_window,))
             connection.execute(self._sql("DELETE FROM signups WHERE at <= ?"), (now - signup_window,))
             connection.execute(self._sql("DELETE FROM oauth_states WHERE expires_at < ?"), (now,))  # abandoned sign-ins
@@ -389,8 +353,3 @@ class SQLStore(MFAQueries, SessionQueries, EventQueries):
 
     def _after_load(self, connection) -> None:
         """After rows with explicit ids went in: nothing for sqlite; PostgreSQL moves its sequences."""
-
-
-def _iso(now: float | None) -> str:
-    moment = datetime.now(timezone.utc) if now is None else datetime.fromtimestamp(now, timezone.utc)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -38,10 +38,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..config import database_label
-from ..features.account.queries import AccountQueries
-from ..features.oauth.queries import IdentityQueries
-from ..features.passkeys.queries import PasskeyQueries
-from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart
+from .base import StoreUnavailable, StoreUnreachableAtStart
+from .sql_store import SQLStore
 
 CONNECT_TIMEOUT = 2  # seconds to open a connection (libpq's least)
 POOL_GRAB = 0.1  # seconds a thread waits for a pooled connection before it opens one of its own
@@ -133,7 +131,7 @@ def _cut(connection) -> None:
         pass  # closed meanwhile: nothing to cut
 
 
-class PostgresStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
+class PostgresStore(SQLStore):
     dialect = "postgresql"
     integrity_error = psycopg.errors.UniqueViolation
     driver_error = psycopg.Error

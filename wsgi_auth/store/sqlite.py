@@ -34,10 +34,9 @@ import time
 import weakref
 from pathlib import Path
 
-from ..features.account.queries import AccountQueries
-from ..features.oauth.queries import IdentityQueries
-from ..features.passkeys.queries import PasskeyQueries
-from .base import SQLStore, StoreUnavailable, StoreUnreachableAtStart, TokenCheck
+from .base import StoreUnavailable, StoreUnreachableAtStart
+from .rows import TokenCheck
+from .sql_store import SQLStore
 from .changes import MARK_SIZE, ChangeMark, TokenChecks, open_mark_file
 from .schema import MIGRATIONS
 
@@ -155,7 +154,7 @@ def _wrote(connection: sqlite3.Connection, changes_before: int) -> bool:
         return True
 
 
-class SqliteStore(PasskeyQueries, IdentityQueries, AccountQueries, SQLStore):
+class SqliteStore(SQLStore):
     dialect = "sqlite"
     integrity_error = sqlite3.IntegrityError
     driver_error = sqlite3.Error

@@ -13,7 +13,6 @@ from ..events.handlers import _shown as shown_event
 from ..mfa.handlers import _status as mfa_status
 from ..reauth.fresh_sign_in import require_fresh_sign_in
 from ..reset import links
-from ..sessions import lifecycle as sessions
 from ..sessions.handlers import _shown as shown_session
 from .queries import AddressTaken
 from .verification import new_link, send_link
@@ -29,41 +28,41 @@ LAST_ADMIN = "You are the last Admin: make another account an Admin before delet
 # -- verification ------------------------------------------------------------------------------
 
 
-def _invalid_link(request: Request, app):
+def _invalid_link(request: Request, services):
     # Counted as a failed login of the client address, as a bad reset link is: guessing gets 429.
-    app.throttle.count_failure(request.remote_addr)
+    services.throttle.count_failure(request.remote_addr)
     raise HTTPError(400, INVALID_LINK)
 
 
-def verify(request: Request, app) -> Response:
+def verify(request: Request, services) -> Response:
     """Anyone holding the link: the address it was sent to is verified (200 and the user)."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     token = links.token_from(body)
     if token is None:
-        _invalid_link(request, app)
+        _invalid_link(request, services)
     try:
-        user = app.store.verify_email(links.token_hash(token), app.clock(), events.of(request, "email_verified"))
+        user = services.store.verify_email(links.token_hash(token), services.clock(), events.of(request, "email_verified"))
     except AddressTaken:
         raise HTTPError(409, ADDRESS_TAKEN) from None
     if user is None:
-        _invalid_link(request, app)
+        _invalid_link(request, services)
     request.log_uid = user["uid"]
     return Response.json(user)
 
 
-def resend(request: Request, app) -> Response:
+def resend(request: Request, services) -> Response:
     """A new link for the signed-in user's unverified address; at most 3 an hour."""
     user = request.user
     if not user["email"]:
         raise HTTPError(400, NO_EMAIL)
     if user["email_verified"]:
         raise HTTPError(400, ALREADY_VERIFIED)
-    if app.mailer is None:
+    if services.mailer is None:
         raise HTTPError(501, NO_MAIL_HERE)
-    app.throttle.attempt_verification_send(user["id"])
-    url, (token_hash, expires_at) = new_link(app)
-    app.store.store_verification_link(user["id"], user["email"], token_hash, expires_at, app.clock())
-    send_link(app, user, url)
+    services.throttle.attempt_verification_send(user["id"])
+    url, (token_hash, expires_at) = new_link(services)
+    services.store.store_verification_link(user["id"], user["email"], token_hash, expires_at, services.clock())
+    send_link(services, user, url)
     message = f"A new verification link has been sent to {user['email']}; any older link no longer works"
     return Response.json({"message": message, "data": None}, 202)
 
@@ -71,31 +70,31 @@ def resend(request: Request, app) -> Response:
 # -- deleting the account, and its data ----------------------------------------------------------
 
 
-def delete_me(request: Request, app) -> Response:
+def delete_me(request: Request, services) -> Response:
     """Delete the signed-in user's own account: 204, the cookie cleared, every session ended."""
-    require_fresh_sign_in(request, app)
-    outcome = app.store.delete_own_account(request.user["id"], events.of(request, "account_deleted", "by its owner"),
-                                          app.clock())  # fmt: skip
+    require_fresh_sign_in(request, services)
+    outcome = services.store.delete_own_account(request.user["id"], events.of(request, "account_deleted", "by its owner"),
+                                          services.clock())  # fmt: skip
     if outcome == "last admin":
         raise HTTPError(409, LAST_ADMIN)
     request.log_uid = request.user["uid"]
     response = Response.no_content()
-    sessions.end(app, response)  # the sessions went with the account; the browser drops its cookie
+    response.headers.append(services.sessions.end())  # the sessions went with the account; the browser drops its cookie
     return response
 
 
-def export(request: Request, app) -> Response:
+def export(request: Request, services) -> Response:
     """Everything the service holds about the caller, as a JSON download; no secret of any kind
     (password hash, tokens, cookie, TOTP secret, recovery codes, passkey public keys)."""
-    require_fresh_sign_in(request, app)
+    require_fresh_sign_in(request, services)
     user = request.user
     data = {
         "user": user,
-        "sessions": [shown_session(row, request.claims["sid"]) for row in app.store.list_sessions(user["id"], app.clock())],
-        "events": [shown_event(row) for row in app.store.exported_events(user["id"])],
-        "identities": app.store.identities(user["id"]),
-        "passkeys": app.store.passkeys(user["id"]),
-        "mfa": mfa_status(app, user["id"]),
+        "sessions": [shown_session(row, request.claims["sid"]) for row in services.store.list_sessions(user["id"], services.clock())],
+        "events": [shown_event(row) for row in services.store.exported_events(user["id"])],
+        "identities": services.store.identities(user["id"]),
+        "passkeys": services.store.passkeys(user["id"]),
+        "mfa": mfa_status(services, user["id"]),
     }
     response = Response.json(data)
     filename = f"wsgi_auth-{user['uid']}.json"  # a uid is ASCII letters, digits and hyphens: safe in the header

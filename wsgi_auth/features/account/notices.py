@@ -21,15 +21,15 @@ SUBJECTS = {
 }
 
 
-def send(app, user: dict, kind: str, address: str | None = None, verified: bool | None = None) -> bool:
+def send(services, user: dict, kind: str, address: str | None = None, verified: bool | None = None) -> bool:
     """Queue the notice ``kind`` for ``user``, to their address (or ``address``, e.g. the old one after an
     email change, with ``verified`` its state); True when queued. Nothing without SMTP or a verified address."""
     address = user.get("email") if address is None else address
     verified = user.get("email_verified") if verified is None else verified
-    if app.mailer is None or not address or not verified:
+    if services.mailer is None or not address or not verified:
         return False
-    s = app.settings
-    now = app.clock()
+    s = services.settings
+    now = services.clock()
     at = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     message = mail.notice_email(s.mail_from, address, user["uid"], SUBJECTS[kind], at, s.public_url, now)
-    return app.mailer.send(message)
+    return services.mailer.send(message)

@@ -10,7 +10,7 @@ unverifies it and drops the link sent to the old one.
 
 from typing import NamedTuple
 
-from ...store.base import PUBLIC_COLUMNS, _public
+from ...store.rows import PUBLIC_COLUMNS, public
 from ..events.queries import EVENT_FIELDS
 
 
@@ -51,7 +51,7 @@ class AccountQueries:
                 self._sql(f"UPDATE users SET email = ?, email_verified = ? WHERE id = ? RETURNING {PUBLIC_COLUMNS}"),
                 (email, int(same and old_verified), user_id),
             )
-            user = _public(dict(zip([column[0] for column in row.description], row.fetchone())))
+            user = public(dict(zip([column[0] for column in row.description], row.fetchone())))
             if email is not None and link is not None:
                 self._store_verification(connection, user_id, email, *link, now)
             if event is not None and not same:
@@ -109,7 +109,7 @@ class AccountQueries:
                     return None
                 if event is not None:
                     self.record_event(link[0], event, now, connection)
-                return _public(dict(zip([column[0] for column in cursor.description], row)))
+                return public(dict(zip([column[0] for column in cursor.description], row)))
         except self.integrity_error:  # users_verified_email: the address is another account's
             raise AddressTaken() from None
 

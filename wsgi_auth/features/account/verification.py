@@ -14,31 +14,31 @@ from . import notices
 VERIFY_TTL = 24 * 3600  # seconds a verification link works
 
 
-def new_link(app) -> tuple[str, tuple[str, float]]:
+def new_link(services) -> tuple[str, tuple[str, float]]:
     """A fresh ``(url, (token_hash, expires_at))``."""
     token, token_hash = links.new_token()
-    return f"{app.settings.public_url}/verify.html#token={token}", (token_hash, app.clock() + VERIFY_TTL)
+    return f"{services.settings.public_url}/verify.html#token={token}", (token_hash, services.clock() + VERIFY_TTL)
 
 
-def send_link(app, user: dict, url: str) -> None:
+def send_link(services, user: dict, url: str) -> None:
     """Queue the verification email for the link just stored for ``user``'s address."""
-    s = app.settings
-    app.mailer.send(mail.verification_email(s.mail_from, user["email"], user["uid"], url, VERIFY_TTL, app.clock()))
+    s = services.settings
+    services.mailer.send(mail.verification_email(s.mail_from, user["email"], user["uid"], url, VERIFY_TTL, services.clock()))
 
 
-def set_email(app, user: dict, email: str | None, event=None) -> dict | None:
+def set_email(services, user: dict, email: str | None, event=None) -> dict | None:
     """Give ``user`` the address ``email`` (None: none): a new address is unverified and gets a link by
     email, and the old one, if verified, a notice; ``event`` (``email_changed``) is recorded with the change.
     The account as it is now, or None when it is gone."""
-    url, link = new_link(app) if app.mailer is not None and email is not None else (None, None)
-    change = app.store.change_email(user["id"], email, link, app.clock(), event)
+    url, link = new_link(services) if services.mailer is not None and email is not None else (None, None)
+    change = services.store.change_email(user["id"], email, link, services.clock(), event)
     if change is None:
         return None
     if change.link_stored:
-        send_link(app, change.user, url)
+        send_link(services, change.user, url)
     old, new = change.old_email, change.user["email"]
     if old is not None and (new is None or old.lower() != new.lower()):
-        notices.send(app, change.user, "email_changed", address=old, verified=change.old_verified)
+        notices.send(services, change.user, "email_changed", address=old, verified=change.old_verified)
     return change.user
 
 

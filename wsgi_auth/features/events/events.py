@@ -46,3 +46,9 @@ def by_operator(type: str, detail: str) -> Event:
 def ended(count: int, whose: str = "other") -> str:
     """The detail of ``sessions_ended``: "2 other sessions ended", "1 session ended"."""
     return " ".join(filter(None, (str(count), whose, "session" if count == 1 else "sessions", "ended")))
+
+
+def sign_in(request, how: str, remember: bool = False) -> Event:
+    """The ``sign_in`` event of ``request``: how ("password", "passkey", a provider's name), and whether
+    the user asked to be remembered."""
+    return of(request, "sign_in", f"{how}{', remember me' if remember else ''}")

@@ -14,18 +14,18 @@ def _shown(row: dict) -> dict:
             "user_agent": row["user_agent"], "detail": row["detail"]}  # fmt: skip
 
 
-def _page(request: Request, app, user: dict) -> Response:
+def _page(request: Request, services, user: dict) -> Response:
     page = _positive_int(request, "page", 1)
     per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
-    rows, total = app.store.list_events(user["id"], app.clock() - events.RETENTION, per_page, (page - 1) * per_page)
+    rows, total = services.store.list_events(user["id"], services.clock() - events.RETENTION, per_page, (page - 1) * per_page)
     noun = "event" if total == 1 else "events"
     return Response.json({"message": f"{len(rows)} of {total} security {noun} of {user['uid']}",
                           "data": [_shown(row) for row in rows], "page": page, "per_page": per_page, "total": total})
 
 
-def mine(request: Request, app) -> Response:
-    return _page(request, app, request.user)
+def mine(request: Request, services) -> Response:
+    return _page(request, services, request.user)
 
 
-def of_user(request: Request, app) -> Response:
-    return _page(request, app, target_user(request, app))
+def of_user(request: Request, services) -> Response:
+    return _page(request, services, target_user(request, services))

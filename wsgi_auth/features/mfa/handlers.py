@@ -15,7 +15,6 @@ from ..account import notices
 from ..events import events
 from ..reauth.current_password import check_current_password
 from ..reauth.fresh_sign_in import reauthenticated, require_fresh_sign_in
-from ..sessions import lifecycle as sessions
 from . import second_factor, totp
 
 ALREADY_ON = "Two-factor authentication is already on: turn it off first to set up another app"
@@ -25,96 +24,96 @@ NOT_ON = "Two-factor authentication is not on"
 WRONG_CODE = "code is wrong or was already used"
 
 
-def _status(app, user_id: int) -> dict:
-    active, recovery_left = app.store.mfa_status(user_id)
-    return {"totp": active, "recovery_codes_left": recovery_left, "passkeys": app.store.count_passkeys(user_id)}
+def _status(services, user_id: int) -> dict:
+    active, recovery_left = services.store.mfa_status(user_id)
+    return {"totp": active, "recovery_codes_left": recovery_left, "passkeys": services.store.count_passkeys(user_id)}
 
 
-def status(request: Request, app) -> Response:
-    data = _status(app, request.user["id"])
+def status(request: Request, services) -> Response:
+    data = _status(services, request.user["id"])
     message = "Two-factor authentication is " + ("on" if data["totp"] else "off")
     return Response.json({"message": message, "data": data})
 
 
-def _current_password_or_fresh(request: Request, app, body: dict) -> None:
+def _current_password_or_fresh(request: Request, services, body: dict) -> None:
     """The right ``current_password`` (a re-authentication: the session is fresh from now); an account
     without a password (made by OAuth) sends none and needs a fresh sign-in instead (fresh_sign_in.py).
     A wrong password is 403 and a failed login of the uid."""
-    if "current_password" not in body and not app.store.password_hash(request.user["id"]):
-        require_fresh_sign_in(request, app)
+    if "current_password" not in body and not services.store.password_hash(request.user["id"]):
+        require_fresh_sign_in(request, services)
         return
-    app.throttle.login_succeeded(check_current_password(request, app, body))
-    reauthenticated(request, app)
+    services.throttle.login_succeeded(check_current_password(request, services, body))
+    reauthenticated(request, services)
 
 
-def start_totp(request: Request, app) -> Response:
+def start_totp(request: Request, services) -> Response:
     """A new secret, its ``otpauth://`` URL and QR code; not asked at login until confirmed.
     Again before confirming: a new secret replaces the pending one."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     user = request.user
-    if second_factor.required(app.store.totp(user["id"])):
+    if second_factor.required(services.store.totp(user["id"])):
         raise HTTPError(409, ALREADY_ON)
-    _current_password_or_fresh(request, app, body)
+    _current_password_or_fresh(request, services, body)
     secret = totp.new_secret()
-    if not app.store.save_pending_totp(user["id"], totp.encrypt(app.totp_keys, secret, user["uid"]), app.clock()):
+    if not services.store.save_pending_totp(user["id"], totp.encrypt(services.totp_keys, secret, user["uid"]), services.clock()):
         raise HTTPError(409, ALREADY_ON)  # confirmed by another request meanwhile
     url = totp.otpauth_url(secret, user["uid"])
     message = "Scan the QR code (or type the secret) into your authenticator app, then confirm with a code"
     return Response.json({"message": message, "data": {"secret": secret, "otpauth_url": url, "qr_svg": totp.qr_svg(url)}})
 
 
-def confirm_totp(request: Request, app) -> Response:
+def confirm_totp(request: Request, services) -> Response:
     """The app's current code turns the pending secret on; the ten recovery codes are shown this once."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     code = totp.as_totp_code(validation.second_factor_code(body, totp_only=True))
     user = request.user
-    row = app.store.totp(user["id"])
+    row = services.store.totp(user["id"])
     if row is None or row.active:
         raise HTTPError(400, NOTHING_PENDING)
-    opened = second_factor.open_secret(app, row, user["uid"])
+    opened = second_factor.open_secret(services, row, user["uid"])
     if opened is None:
         raise HTTPError(400, NOTHING_PENDING)  # sealed with a key that is gone: set up again
-    step = totp.matching_step(opened[0], code, app.clock())
+    step = totp.matching_step(opened[0], code, services.clock())
     if step is None:
         raise HTTPError(400, WRONG_SETUP_CODE)
     codes = totp.new_recovery_codes()
     hashes = [totp.recovery_hash(user["id"], totp.as_recovery_code(c)) for c in codes]
-    if not app.store.confirm_totp(user["id"], row.secret, step, app.clock(), hashes, events.of(request, "totp_on")):
+    if not services.store.confirm_totp(user["id"], row.secret, step, services.clock(), hashes, events.of(request, "totp_on")):
         raise HTTPError(400, NOTHING_PENDING)  # replaced or confirmed by another request meanwhile
-    notices.send(app, user, "totp_on")
+    notices.send(services, user, "totp_on")
     message = "Two-factor authentication is on. Keep these recovery codes somewhere safe: each works once"
     return Response.json({"message": message, "data": {"recovery_codes": codes}})
 
 
-def disable_totp(request: Request, app) -> Response:
+def disable_totp(request: Request, services) -> Response:
     """Off, with the password and a code (TOTP or recovery); every other session ends."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     user = request.user
-    has_password = bool(app.store.password_hash(user["id"]))
+    has_password = bool(services.store.password_hash(user["id"]))
     if has_password or "current_password" in body:
         validation.string_field(body, "current_password")
     code = validation.second_factor_code(body)
-    row = app.store.totp(user["id"])
+    row = services.store.totp(user["id"])
     if not second_factor.required(row):
         raise HTTPError(400, NOT_ON)
     if has_password or "current_password" in body:
-        uid_key, attempt = check_current_password(request, app, body), None
+        uid_key, attempt = check_current_password(request, services, body), None
     else:  # an account made by OAuth: a fresh sign-in stands for the password it does not have
-        require_fresh_sign_in(request, app)
+        require_fresh_sign_in(request, services)
         uid_key = user["uid"].lower()
-        app.throttle.check_login(uid_key, request.remote_addr)
-        attempt = app.throttle.attempt_login(uid_key, request.remote_addr)  # the code below is a login attempt
-    if not second_factor.check_code(app, user, row, code, events.of(request, "recovery_code_used", "to turn it off")):
+        services.throttle.check_login(uid_key, request.remote_addr)
+        attempt = services.throttle.attempt_login(uid_key, request.remote_addr)  # the code below is a login attempt
+    if not second_factor.check_code(services, user, row, code, events.of(request, "recovery_code_used", "to turn it off")):
         if attempt is not None:
-            app.throttle.login_failed(attempt)
+            services.throttle.login_failed(attempt)
         else:
-            app.throttle.housekeeping()  # counted as a failed login by check_current_password, as a wrong password is
+            services.throttle.housekeeping()  # counted as a failed login by check_current_password, as a wrong password is
         raise HTTPError(403, WRONG_CODE)
-    app.throttle.login_succeeded(uid_key, attempt)
-    reauthenticated(request, app)
-    app.store.delete_second_factors(user["id"], events.of(request, "totp_off", "every other session ended"), app.clock())
-    ended = sessions.end_others(app, user["id"], request.claims["sid"])
-    notices.send(app, user, "totp_off")
+    services.throttle.login_succeeded(uid_key, attempt)
+    reauthenticated(request, services)
+    services.store.delete_second_factors(user["id"], events.of(request, "totp_off", "every other session ended"), services.clock())
+    ended = services.sessions.end_others(user["id"], request.claims["sid"])
+    notices.send(services, user, "totp_off")
     noun = "session" if ended == 1 else "sessions"
     message = f"Two-factor authentication is off; {ended} other {noun} ended"
-    return Response.json({"message": message, "data": _status(app, user["id"])})
+    return Response.json({"message": message, "data": _status(services, user["id"])})

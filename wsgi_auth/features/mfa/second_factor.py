@@ -19,9 +19,9 @@ def required(row: TotpRow | None) -> bool:
     return row is not None and row.active
 
 
-def open_secret(app, row: TotpRow, uid: str) -> tuple[str, bool] | None:
+def open_secret(services, row: TotpRow, uid: str) -> tuple[str, bool] | None:
     """The secret of ``row`` and whether the current key sealed it; None when no configured key opens it."""
-    opened = totp.decrypt(app.totp_keys, row.secret, uid)
+    opened = totp.decrypt(services.totp_keys, row.secret, uid)
     if opened is None:
         # The key it was sealed with is gone (rotated twice) or the row was tampered with: only a
         # recovery code gets this account in now. Said once per attempt, never with the value.
@@ -29,7 +29,7 @@ def open_secret(app, row: TotpRow, uid: str) -> tuple[str, bool] | None:
     return opened
 
 
-def check_code(app, user: dict, row: TotpRow, code: str, used=None) -> bool:
+def check_code(services, user: dict, row: TotpRow, code: str, used=None) -> bool:
     """True when ``code`` is a TOTP code of ``row`` not used before, or an unused recovery code of
     ``user``; either is spent as it is accepted. Anything else (another shape, too long) is False.
     ``used``: the ``recovery_code_used`` event, recorded as a recovery code is spent."""
@@ -37,17 +37,17 @@ def check_code(app, user: dict, row: TotpRow, code: str, used=None) -> bool:
         return False
     digits = totp.as_totp_code(code)
     if digits is not None:
-        opened = open_secret(app, row, user["uid"])
+        opened = open_secret(services, row, user["uid"])
         if opened is None:
             return False
         secret, under_current_key = opened
-        step = totp.matching_step(secret, digits, app.clock())
+        step = totp.matching_step(secret, digits, services.clock())
         if step is None:
             return False
         # After a key rotation the secret is sealed again under the current key as it is used.
-        resealed = None if under_current_key else totp.encrypt(app.totp_keys, secret, user["uid"])
-        return app.store.use_totp_step(user["id"], step, resealed)
+        resealed = None if under_current_key else totp.encrypt(services.totp_keys, secret, user["uid"])
+        return services.store.use_totp_step(user["id"], step, resealed)
     recovery = totp.as_recovery_code(code)
     if recovery is not None:
-        return app.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery), used, app.clock())
+        return services.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery), used, services.clock())
     return False

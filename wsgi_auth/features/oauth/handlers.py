@@ -24,7 +24,6 @@ from ...middleware.static import PAGE_HEADERS
 from ..account import notices
 from ..events import events
 from ..reauth.fresh_sign_in import require_fresh_sign_in
-from ..sessions import lifecycle as sessions
 from . import providers as oauth
 
 log = logging.getLogger("wsgi_auth.oauth")
@@ -57,28 +56,28 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _base_url(request: Request, app) -> str:
-    return (getattr(app.settings, "public_url", None) or own_origin(request.environ)).rstrip("/")
+def _base_url(request: Request, services) -> str:
+    return (getattr(services.settings, "public_url", None) or own_origin(request.environ)).rstrip("/")
 
 
-def _browser_cookie(app, value: str, max_age: int) -> tuple[str, str]:
+def _browser_cookie(services, value: str, max_age: int) -> tuple[str, str]:
     # SameSite=Lax: the provider's redirect back is a top-level GET from another site, which Lax lets through.
-    secure = "; Secure" if app.settings.cookie_secure else ""
+    secure = "; Secure" if services.settings.cookie_secure else ""
     return ("Set-Cookie", f"{BROWSER_COOKIE}={value}; Max-Age={max_age}; Path=/api/oauth/; HttpOnly{secure}; SameSite=Lax")
 
 
-def _provider(request: Request, app):
-    provider = app.oauth.get(request.params["provider"])
+def _provider(request: Request, services):
+    provider = services.oauth.get(request.params["provider"])
     if provider is None:
         raise HTTPError(404, "No such sign-in provider is configured")
     return provider
 
 
-def failure_page(app, reason: str) -> Response:
+def failure_page(services, reason: str) -> Response:
     """The failure page (status 400) saying what happened, with a link back to login."""
     sentence = oauth.REASONS.get(reason, oauth.REASONS[oauth.PROVIDER])
     try:
-        with open(os.path.join(app.settings.public_dir, "oauth-error.html"), encoding="utf-8") as f:
+        with open(os.path.join(services.settings.public_dir, "oauth-error.html"), encoding="utf-8") as f:
             page = f.read()
     except OSError:
         page = ('<!doctype html><title>Sign-in did not complete</title>'
@@ -86,109 +85,110 @@ def failure_page(app, reason: str) -> Response:
     body = _REASON.sub(lambda _: html.escape(sentence), page, count=1).encode("utf-8")
     headers = [(name, value) for name, value in PAGE_HEADERS if name != "Cache-Control"]
     return Response(body, 400, [("Content-Type", "text/html; charset=utf-8"), *headers, ("Cache-Control", "no-store"),
-                                _browser_cookie(app, "", 0)])  # fmt: skip
+                                _browser_cookie(services, "", 0)])  # fmt: skip
 
 
 # -- the flow --------------------------------------------------------------------------------
 
 
-def providers(request: Request, app) -> Response:
-    data = [{"id": provider.id, "name": provider.name} for provider in app.oauth.values()]
+def providers(request: Request, services) -> Response:
+    data = [{"id": provider.id, "name": provider.name} for provider in services.oauth.values()]
     return Response.json({"message": f"{len(data)} sign-in provider(s) configured", "data": data})
 
 
-def start(request: Request, app) -> Response:
+def start(request: Request, services) -> Response:
     """302 to the provider, with ``state``, PKCE and (OIDC) ``nonce``; the browser gets its binding cookie.
     Signed in, this links an identity to the account: a way in, so it needs a fresh sign-in."""
-    provider = _provider(request, app)
+    provider = _provider(request, services)
     if request.user is not None:
-        require_fresh_sign_in(request, app)  # a stolen cookie must not link the thief's identity
-    app.throttle.attempt_oauth_start(request.remote_addr)  # each start writes a row: 30 an address per 10 min
-    redirect_uri = f"{_base_url(request, app)}/api/oauth/{provider.id}/callback"
+        require_fresh_sign_in(request, services)  # a stolen cookie must not link the thief's identity
+    services.throttle.attempt_oauth_start(request.remote_addr)  # each start writes a row: 30 an address per 10 min
+    redirect_uri = f"{_base_url(request, services)}/api/oauth/{provider.id}/callback"
     try:
         url, pending = provider.start(redirect_uri)
     except oauth.ProviderError as error:
         log.warning("oauth %s start failed: %s", provider.id, error)
-        return failure_page(app, error.reason)
+        return failure_page(services, error.reason)
     browser = secrets.token_urlsafe(32)
-    now = app.clock()
-    app.store.save_oauth_state(
+    now = services.clock()
+    services.store.save_oauth_state(
         _digest(pending.state), _digest(browser), provider.id, pending.code_verifier, pending.nonce, redirect_uri,
         safe_next(request.query.get("next")), request.user["id"] if request.user else None, now, now + PENDING_TTL,
     )  # fmt: skip
-    return Response(b"", 302, [("Location", url), ("Cache-Control", "no-store"), _browser_cookie(app, browser, PENDING_TTL)])
+    return Response(b"", 302, [("Location", url), ("Cache-Control", "no-store"), _browser_cookie(services, browser, PENDING_TTL)])
 
 
-def callback(request: Request, app) -> Response:
+def callback(request: Request, services) -> Response:
     """The provider sends the browser back here: check the state, exchange the code, sign in or link."""
-    provider = _provider(request, app)
+    provider = _provider(request, services)
     query = request.query
     state, browser = query.get("state") or "", cookie_value(request.environ, BROWSER_COOKIE) or ""
     # Single use, and only by the browser that started it: another browser's replay finds nothing
     # (and does not use up the real one).
-    pending = app.store.take_oauth_state(_digest(state), _digest(browser), app.clock()) if state and browser else None
+    pending = services.store.take_oauth_state(_digest(state), _digest(browser), services.clock()) if state and browser else None
     if pending is None or pending["provider"] != provider.id:
         log.info("oauth %s callback refused: unknown, used, expired or another browser's state", provider.id)
-        return failure_page(app, oauth.STATE)
+        return failure_page(services, oauth.STATE)
     linking_user = pending["user_id"]
     if linking_user is not None and (request.user is None or request.user["id"] != linking_user):
         log.info("oauth %s callback refused: the account that started linking is no longer signed in", provider.id)
-        return failure_page(app, oauth.STATE)
+        return failure_page(services, oauth.STATE)
     try:
         identity = provider.finish(
             oauth.Pending(state, pending["code_verifier"], pending["nonce"], pending["redirect_uri"]), query
         )
     except oauth.ProviderError as error:
         log.warning("oauth %s callback failed: %s", provider.id, error)
-        return failure_page(app, error.reason)
+        return failure_page(services, error.reason)
 
-    headers = [("Location", pending["next_path"]), ("Cache-Control", "no-store"), _browser_cookie(app, "", 0)]
+    headers = [("Location", pending["next_path"]), ("Cache-Control", "no-store"), _browser_cookie(services, "", 0)]
     response = Response(b"", 302, headers)
     key = (identity.provider, identity.issuer, identity.subject)  # what links an identity: nothing else
-    linked = app.store.identity_owner(*key)
+    linked = services.store.identity_owner(*key)
     if linking_user is not None:
         linking = events.of(request, "identity_linked", f"{identity.provider}: {identity.login}")
-        added = linked is None and app.store.add_identity(linking_user, *key, identity.login, app.clock(), linking)
+        added = linked is None and services.store.add_identity(linking_user, *key, identity.login, services.clock(), linking)
         if linked is None and not added:
-            linked = app.store.identity_owner(*key)  # linked by someone else a moment ago
+            linked = services.store.identity_owner(*key)  # linked by someone else a moment ago
         if linked is not None and linked.user["id"] != linking_user:
-            return failure_page(app, oauth.ACCOUNT)
+            return failure_page(services, oauth.ACCOUNT)
         request.log_uid = request.user["uid"]
         if added:
-            notices.send(app, request.user, "identity_linked")
+            notices.send(services, request.user, "identity_linked")
         return response  # already signed in: the session goes on
     if linked is None:
         # A new account: uid from the provider's login (suffix if taken), no password, never an existing account.
         # It is a signup like any other, and counts against the same limit per address.
         try:
-            app.throttle.attempt_signup(request.remote_addr)
+            services.throttle.attempt_signup(request.remote_addr)
         except HTTPError:
-            return failure_page(app, oauth.TOO_MANY)
-        linked = app.store.create_user_with_identity(
+            return failure_page(services, oauth.TOO_MANY)
+        linked = services.store.create_user_with_identity(
             oauth.uid_candidates(identity.login), identity.name or identity.login, identity.email,
-            *key, identity.login, app.clock(),
-        ) or app.store.identity_owner(*key)  # fmt: skip
+            *key, identity.login, services.clock(),
+        ) or services.store.identity_owner(*key)  # fmt: skip
         if linked is None:
-            return failure_page(app, oauth.ACCOUNT)
+            return failure_page(services, oauth.ACCOUNT)
     request.log_uid = linked.user["uid"]
-    sessions.start(request, app, response, linked.user, linked.token_version, how=provider.name)
+    response.headers.append(services.sessions.start(linked.user, linked.token_version,
+                                                    events.sign_in(request, provider.name)))
     return response
 
 
 # -- linked identities -------------------------------------------------------------------------
 
 
-def identities(request: Request, app) -> Response:
-    data = app.store.identities(request.user["id"])
+def identities(request: Request, services) -> Response:
+    data = services.store.identities(request.user["id"])
     return Response.json({"message": f"{len(data)} linked sign-in(s)", "data": data})
 
 
-def unlink(request: Request, app) -> Response:
+def unlink(request: Request, services) -> Response:
     raw = request.params["id"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise HTTPError(404, "No such linked sign-in")
-    outcome = app.store.delete_identity(request.user["id"], int(raw), events.of(request, "identity_unlinked"),
-                                        app.clock())  # fmt: skip
+    outcome = services.store.delete_identity(request.user["id"], int(raw), events.of(request, "identity_unlinked"),
+                                        services.clock())  # fmt: skip
     if outcome == "missing":
         raise HTTPError(404, "No such linked sign-in")
     if outcome == "last":

@@ -6,7 +6,7 @@ holds a sign-in between its start and its callback, keyed by the hash of its ``s
 to the hash of the browser's cookie value, and deleted as it is read (single use).
 """
 
-from ...store.base import PUBLIC_COLUMNS, Credentials, _fetch_one, _iso, _public
+from ...store.rows import PUBLIC_COLUMNS, Credentials, fetch_one, iso, public
 
 IDENTITY_COLUMNS = "id, provider, login, created_at"  # an identity as GET /api/user/identities shows it
 ACCOUNT_COLUMNS = f"{PUBLIC_COLUMNS}, password_hash, token_version"
@@ -21,7 +21,7 @@ class _IdentityTaken(Exception):
 
 
 def _credentials(row: dict | None) -> Credentials | None:
-    return None if row is None else Credentials(_public(row), row["password_hash"], row["token_version"])
+    return None if row is None else Credentials(public(row), row["password_hash"], row["token_version"])
 
 
 class IdentityQueries:
@@ -62,7 +62,7 @@ class IdentityQueries:
             row = connection.execute(self._sql(
                 "INSERT INTO identities (user_id, provider, issuer, subject, login, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, issuer, subject) DO NOTHING RETURNING id"
-            ), (user_id, provider, issuer, subject, login, _iso(now))).fetchone()  # fmt: skip
+            ), (user_id, provider, issuer, subject, login, iso(now))).fetchone()  # fmt: skip
             if row is not None and event is not None:
                 self.record_event(user_id, event, now, connection)
         return row is not None
@@ -77,10 +77,10 @@ class IdentityQueries:
                 row = None
                 for uid in uids:
                     # '' is "no password": no bcrypt hash is empty, so no password can ever match it.
-                    row = _fetch_one(connection.execute(self._sql(
+                    row = fetch_one(connection.execute(self._sql(
                         "INSERT INTO users (uid, name, email, role, password_hash, created_at)"
                         f" VALUES (?, ?, ?, 'User', '', ?) ON CONFLICT DO NOTHING RETURNING {ACCOUNT_COLUMNS}"
-                    ), (uid, name, email, _iso(now))))  # fmt: skip
+                    ), (uid, name, email, iso(now))))  # fmt: skip
                     if row is not None:
                         break
                 if row is None:
@@ -88,7 +88,7 @@ class IdentityQueries:
                 linked = connection.execute(self._sql(
                     "INSERT INTO identities (user_id, provider, issuer, subject, login, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, issuer, subject) DO NOTHING RETURNING id"
-                ), (row["id"], provider, issuer, subject, login, _iso(now))).fetchone()  # fmt: skip
+                ), (row["id"], provider, issuer, subject, login, iso(now))).fetchone()  # fmt: skip
                 if linked is None:
                     raise _IdentityTaken()
         except _IdentityTaken:
@@ -106,7 +106,7 @@ class IdentityQueries:
         gets the provider and login) is recorded in the same transaction."""
         with self._connection() as connection, self._locked(connection, "identities"):
             def one(sql, params):
-                return _fetch_one(connection.execute(self._sql(sql), params))
+                return fetch_one(connection.execute(self._sql(sql), params))
 
             found = one("SELECT provider, login FROM identities WHERE id = ? AND user_id = ?", (identity_id, user_id))
             if found is None:

@@ -17,7 +17,6 @@ from ...errors import HTTPError
 from ...http import Request, Response, read_json_object
 from ..account import notices
 from ..events import events
-from ..sessions import lifecycle as sessions
 from . import webauthn
 
 log = logging.getLogger("wsgi_auth.passkeys")
@@ -63,57 +62,57 @@ def _credential(body: dict) -> dict:
 # -- a signed-in user's passkeys -----------------------------------------------------------------------
 
 
-def list_(request: Request, app) -> Response:
-    data = app.store.passkeys(request.user["id"])
+def list_(request: Request, services) -> Response:
+    data = services.store.passkeys(request.user["id"])
     return Response.json({"message": f"{len(data)} passkey(s)", "data": data})
 
 
-def registration_options(request: Request, app) -> Response:
+def registration_options(request: Request, services) -> Response:
     """Options for ``navigator.credentials.create()``; the challenge is remembered for this user."""
     user = request.user
-    rp = webauthn.relying_party(app.settings, request.environ)
-    handle = app.store.user_handle(user["id"], webauthn.new_user_handle())
+    rp = webauthn.relying_party(services.settings, request.environ)
+    handle = services.store.user_handle(user["id"], webauthn.new_user_handle())
     challenge, digest = webauthn.new_challenge()
-    now = app.clock()
-    app.store.save_register_challenge(digest, user["id"], request.remote_addr, now, now + webauthn.CHALLENGE_TTL,
+    now = services.clock()
+    services.store.save_register_challenge(digest, user["id"], request.remote_addr, now, now + webauthn.CHALLENGE_TTL,
                                       REGISTER_CHALLENGES_KEPT)  # fmt: skip
-    options = webauthn.registration_options(rp, user, handle, app.store.passkey_credential_ids(user["id"]), challenge)
+    options = webauthn.registration_options(rp, user, handle, services.store.passkey_credential_ids(user["id"]), challenge)
     return Response.json({"message": "Create a passkey with these options", "data": options})
 
 
-def register(request: Request, app) -> Response:
+def register(request: Request, services) -> Response:
     user = request.user
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     name = _name(body)
     credential = _credential(body)
-    rp = webauthn.relying_party(app.settings, request.environ)
+    rp = webauthn.relying_party(services.settings, request.environ)
     try:
         parsed, challenge = webauthn.parse_registration(credential)
     except webauthn.Refused as refused:
         log.info("passkey registration for %s refused: %s", user["uid"], refused.reason)
         raise HTTPError(400, BAD_CREDENTIAL) from None
-    if not app.store.take_challenge(webauthn.challenge_hash(challenge), "register", user["id"], app.clock()):
+    if not services.store.take_challenge(webauthn.challenge_hash(challenge), "register", user["id"], services.clock()):
         raise HTTPError(400, STALE_REGISTRATION)
     try:
         credential_id, public_key, sign_count = webauthn.verify_registration(parsed, challenge, rp)
     except webauthn.Refused as refused:
         log.info("passkey registration for %s refused: %s", user["uid"], refused.reason)
         raise HTTPError(400, REFUSED_REGISTRATION) from None
-    passkey = app.store.add_passkey(user["id"], credential_id, public_key, sign_count, name, app.clock(),
+    passkey = services.store.add_passkey(user["id"], credential_id, public_key, sign_count, name, services.clock(),
                                     events.of(request, "passkey_added"))  # fmt: skip
     if passkey is None:
         raise HTTPError(400, DUPLICATE)
-    notices.send(app, user, "passkey_added")
+    notices.send(services, user, "passkey_added")
     return Response.json({"message": f"Passkey {passkey['name']!r} added", "data": passkey}, 201)
 
 
-def delete(request: Request, app) -> Response:
+def delete(request: Request, services) -> Response:
     raw = request.params["id"]
     # Another user's passkey is 404 like one that never was: ids say nothing about other accounts.
     outcome = "missing"
     if raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        outcome = app.store.delete_passkey(request.user["id"], int(raw), events.of(request, "passkey_removed"),
-                                           app.clock())  # fmt: skip
+        outcome = services.store.delete_passkey(request.user["id"], int(raw), events.of(request, "passkey_removed"),
+                                           services.clock())  # fmt: skip
     if outcome == "missing":
         raise HTTPError(404, "No such passkey")
     if outcome == "last":  # an account made by "Sign in with GitHub" whose passkey is now its only way in
@@ -124,24 +123,24 @@ def delete(request: Request, app) -> Response:
 # -- signing in with a passkey -------------------------------------------------------------------------
 
 
-def login_options(request: Request, app) -> Response:
+def login_options(request: Request, services) -> Response:
     """Options for ``navigator.credentials.get()``: anyone may ask, so each address holds only a few."""
-    read_json_object(request.environ, app.settings.max_body)  # {}: nothing in it is needed
-    rp = webauthn.relying_party(app.settings, request.environ)
+    read_json_object(request.environ, services.settings.max_body)  # {}: nothing in it is needed
+    rp = webauthn.relying_party(services.settings, request.environ)
     challenge, digest = webauthn.new_challenge()
-    app.throttle.attempt_passkey_options(digest, request.remote_addr, webauthn.CHALLENGE_TTL)
+    services.throttle.attempt_passkey_options(digest, request.remote_addr, webauthn.CHALLENGE_TTL)
     return Response.json({"message": "Sign in with a passkey with these options",
                           "data": webauthn.authentication_options(rp, challenge)})  # fmt: skip
 
 
-def login(request: Request, app) -> Response:
+def login(request: Request, services) -> Response:
     """A verified assertion of a registered passkey starts a session, exactly as a password login does."""
     address = request.remote_addr
-    app.throttle.check_passkey_login(address)
-    body = read_json_object(request.environ, app.settings.max_body)
+    services.throttle.check_passkey_login(address)
+    body = read_json_object(request.environ, services.settings.max_body)
     credential = _credential(body)
     remember = validation.remember(body)
-    rp = webauthn.relying_party(app.settings, request.environ)
+    rp = webauthn.relying_party(services.settings, request.environ)
     try:
         parsed, challenge, credential_id, handle = webauthn.parse_authentication(credential)
     except webauthn.Refused as refused:
@@ -151,14 +150,14 @@ def login(request: Request, app) -> Response:
     def refuse(message: str, reason: str, owner=None):
         log.info("passkey login refused: %s", reason)
         if owner is not None:  # a registered passkey whose answer failed: its owner sees it
-            app.store.record_event(owner.user["id"], events.of(request, "sign_in_failed", "passkey refused"), app.clock())
-        app.throttle.passkey_login_failed(address)
+            services.store.record_event(owner.user["id"], events.of(request, "sign_in_failed", "passkey refused"), services.clock())
+        services.throttle.passkey_login_failed(address)
         raise HTTPError(401, message)
 
     # The challenge goes first, whatever follows: one answer per challenge.
-    if not app.store.take_challenge(webauthn.challenge_hash(challenge), "login", None, app.clock()):
+    if not services.store.take_challenge(webauthn.challenge_hash(challenge), "login", None, services.clock()):
         refuse(STALE_LOGIN, "unknown, used or expired challenge")
-    owner = app.store.passkey_owner(credential_id, handle)
+    owner = services.store.passkey_owner(credential_id, handle)
     if owner is None:
         refuse(REFUSED_LOGIN, "unknown credential, or a user handle of another account")
     request.log_uid = owner.user["uid"]
@@ -166,11 +165,12 @@ def login(request: Request, app) -> Response:
         new_count = webauthn.verify_authentication(parsed, challenge, rp, owner.public_key, owner.sign_count)
     except webauthn.Refused as refused:
         refuse(REFUSED_LOGIN, refused.reason, owner)
-    if not app.store.passkey_used(owner.passkey_id, owner.sign_count, new_count, app.clock()):
+    if not services.store.passkey_used(owner.passkey_id, owner.sign_count, new_count, services.clock()):
         refuse(REFUSED_LOGIN, "the signature counter moved meanwhile (two answers at once)", owner)
     user = owner.user
     response = Response.json({"message": f"Authentication for {user['uid']} successful", "data": user})
     # The same session and cookie as a password login.
-    sessions.start(request, app, response, user, owner.token_version, remember=remember, how="passkey")
-    app.throttle.housekeeping()
+    response.headers.append(services.sessions.start(user, owner.token_version,
+                                                    events.sign_in(request, "passkey", remember), remember=remember))
+    services.throttle.housekeeping()
     return response

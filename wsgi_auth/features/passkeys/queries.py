@@ -11,7 +11,7 @@ All of them go with the account (``ON DELETE CASCADE``).
 
 from typing import NamedTuple
 
-from ...store.base import PUBLIC_COLUMNS, _fetch_one, _iso, _public
+from ...store.rows import PUBLIC_COLUMNS, fetch_one, iso, public
 
 PASSKEY_COLUMNS = "id, name, created_at, last_used_at"  # a passkey as GET /api/passkeys shows it
 CHALLENGE_LIMITS = (("address", "address"), ("all", "purpose"))  # kinds of limit at login options: (kind, column)
@@ -57,7 +57,7 @@ class PasskeyQueries:
         The new passkey ``{id, name, created_at, last_used_at}``, or None when that credential is registered already.
         ``event`` (``passkey_added``; its detail gets the name) is recorded in the same transaction."""
         with self._connection() as connection, self._locked(connection, "passkeys"):
-            if _fetch_one(connection.execute(self._sql("SELECT id FROM passkeys WHERE credential_id = ?"),
+            if fetch_one(connection.execute(self._sql("SELECT id FROM passkeys WHERE credential_id = ?"),
                                              (credential_id,))) is not None:  # fmt: skip
                 return None
             if name is None:
@@ -67,10 +67,10 @@ class PasskeyQueries:
                 while f"Passkey {number}" in taken:
                     number += 1
                 name = f"Passkey {number}"
-            added = _fetch_one(connection.execute(self._sql(
+            added = fetch_one(connection.execute(self._sql(
                 "INSERT INTO passkeys (user_id, credential_id, public_key, sign_count, name, created_at)"
                 f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {PASSKEY_COLUMNS}"
-            ), (user_id, credential_id, public_key, sign_count, name, _iso(now))))  # fmt: skip
+            ), (user_id, credential_id, public_key, sign_count, name, iso(now))))  # fmt: skip
             if event is not None:
                 self.record_event(user_id, event._replace(detail=name), now, connection)
             return added
@@ -111,7 +111,7 @@ class PasskeyQueries:
         )
         if row is None or (user_handle is not None and row["handle"] != user_handle):
             return None
-        return PasskeyOwner(row["passkey_id"], bytes(row["public_key"]), row["sign_count"], _public(row),
+        return PasskeyOwner(row["passkey_id"], bytes(row["public_key"]), row["sign_count"], public(row),
                             row["token_version"])  # fmt: skip
 
     def passkey_used(self, passkey_id: int, old_count: int, new_count: int, now: float) -> bool:
@@ -119,7 +119,7 @@ class PasskeyQueries:
         ``old_count`` (two logins with one assertion at once: one of them wins). True when recorded."""
         return self._one(
             "UPDATE passkeys SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ? RETURNING id",
-            (new_count, _iso(now), passkey_id, old_count),
+            (new_count, iso(now), passkey_id, old_count),
         ) is not None
 
     # -- challenges ---------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..events import events
 WRONG_PASSWORD = "current_password is wrong"
 
 
-def check_current_password(request: Request, app, body: dict, field: str = "current_password") -> str:
+def check_current_password(request: Request, services, body: dict, field: str = "current_password") -> str:
     """The uid's throttle key once ``current_password`` (or ``field``) is right (the caller reports the
     success with ``app.throttle.login_succeeded`` when the whole change is, and the proof with
     ``fresh_sign_in.reauthenticated``); else 403, counted as a failed login. An account with no
@@ -22,14 +22,14 @@ def check_current_password(request: Request, app, body: dict, field: str = "curr
     user = request.user
     uid_key = user["uid"].lower()
     address = request.remote_addr
-    app.throttle.check_login(uid_key, address)
-    with app.hash_gate.turn(address):
-        attempt = app.throttle.attempt_login(uid_key, address)  # in flight until the hash says
-        matches = passwords.check_password(current, app.store.password_hash(user["id"]) or "")
+    services.throttle.check_login(uid_key, address)
+    with services.hash_gate.turn(address):
+        attempt = services.throttle.attempt_login(uid_key, address)  # in flight until the hash says
+        matches = passwords.check_password(current, services.store.password_hash(user["id"]) or "")
     # Judged: counted as a failure, right or wrong, until the caller's login_succeeded says the whole change
     # is made (a wrong second-factor code after the right password then stays a failure: handlers/mfa.py).
-    app.throttle.login_failed(attempt)
+    services.throttle.login_failed(attempt)
     if not matches:
-        app.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), app.clock())
+        services.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), services.clock())
         raise HTTPError(403, WRONG_PASSWORD if field == "current_password" else f"{field} is wrong")
     return uid_key

@@ -19,26 +19,26 @@ from ...http import SESSION, Request
 REAUTH_REQUIRED = "Confirm it is you to continue"
 
 
-def is_fresh(request: Request, app) -> bool:
+def is_fresh(request: Request, services) -> bool:
     """True when the request's session proved its user within the re-authentication window."""
     session = request.session
     if request.user is None or session is None or session.session_auth_time is None:
         return False
-    return app.clock() < session.session_auth_time + app.settings.reauth_window
+    return services.clock() < session.session_auth_time + services.settings.reauth_window
 
 
-def require_fresh_sign_in(request: Request, app) -> None:
+def require_fresh_sign_in(request: Request, services) -> None:
     """Nothing when the session is fresh; else 403 ``reauth_required`` (401 when nobody is signed in)."""
     if request.user is None:
         raise HTTPError(401, "Sign in first")
-    if not is_fresh(request, app):
+    if not is_fresh(request, services):
         raise HTTPError(403, REAUTH_REQUIRED, data={"reauth_required": True})
 
 
-def reauthenticated(request: Request, app) -> None:
+def reauthenticated(request: Request, services) -> None:
     """The signed-in user just proved who they are (a password, a code, a passkey): the session's
     ``auth_time`` is now, for this request and the next ones."""
-    now = app.clock()
-    app.store.reauthenticated(request.claims["sid"], request.user["id"], now)
+    now = services.clock()
+    services.store.reauthenticated(request.claims["sid"], request.user["id"], now)
     if request.session is not None:
         request.environ[SESSION] = request.session._replace(session_auth_time=now)

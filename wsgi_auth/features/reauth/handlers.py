@@ -31,97 +31,97 @@ NO_PASSKEYS = "This account has no passkey: confirm with your password"
 CONFIRMED = "Thank you: you can go on"
 
 
-def _attempt(request: Request, app, uid_key: str):
+def _attempt(request: Request, services, uid_key: str):
     """A login attempt of the uid, in flight until judged (429 at once over the limit)."""
-    app.throttle.check_login(uid_key, request.remote_addr)
-    return app.throttle.attempt_login(uid_key, request.remote_addr)
+    services.throttle.check_login(uid_key, request.remote_addr)
+    return services.throttle.attempt_login(uid_key, request.remote_addr)
 
 
-def _failed(request: Request, app, attempt, detail: str) -> None:
-    app.store.record_event(request.user["id"], events.of(request, "sign_in_failed", detail), app.clock())
-    app.throttle.login_failed(attempt)
+def _failed(request: Request, services, attempt, detail: str) -> None:
+    services.store.record_event(request.user["id"], events.of(request, "sign_in_failed", detail), services.clock())
+    services.throttle.login_failed(attempt)
 
 
-def _with_code(request: Request, app, body: dict, uid_key: str):
+def _with_code(request: Request, services, body: dict, uid_key: str):
     code = validation.second_factor_code(body, totp_only=True)
     user = request.user
-    if app.store.password_hash(user["id"]):
+    if services.store.password_hash(user["id"]):
         raise HTTPError(400, USE_PASSWORD)  # a code alone is less than the password it would stand in for
-    row = app.store.totp(user["id"])
+    row = services.store.totp(user["id"])
     if not second_factor.required(row):
         raise HTTPError(400, NO_APP)
-    attempt = _attempt(request, app, uid_key)
-    if not second_factor.check_code(app, user, row, code):
-        _failed(request, app, attempt, "wrong or used code to confirm it is you")
+    attempt = _attempt(request, services, uid_key)
+    if not second_factor.check_code(services, user, row, code):
+        _failed(request, services, attempt, "wrong or used code to confirm it is you")
         raise HTTPError(403, WRONG_CODE)
     return attempt
 
 
-def _with_passkey(request: Request, app, body: dict, uid_key: str):
+def _with_passkey(request: Request, services, body: dict, uid_key: str):
     credential = body.get("credential")
     if not isinstance(credential, dict):
         raise HTTPError(400, BAD_CREDENTIAL)
     user = request.user
-    rp = webauthn.relying_party(app.settings, request.environ)
+    rp = webauthn.relying_party(services.settings, request.environ)
     try:
         parsed, challenge, credential_id, handle = webauthn.parse_authentication(credential)
     except webauthn.Refused as refused:
         log.info("passkey re-authentication of %s refused: %s", user["uid"], refused.reason)
         raise HTTPError(400, BAD_CREDENTIAL) from None
-    attempt = _attempt(request, app, uid_key)
+    attempt = _attempt(request, services, uid_key)
 
     def refuse(reason: str):
         log.info("passkey re-authentication of %s refused: %s", user["uid"], reason)
-        _failed(request, app, attempt, "a passkey refused to confirm it is you")
+        _failed(request, services, attempt, "a passkey refused to confirm it is you")
         raise HTTPError(403, WRONG_PASSKEY)
 
     # The challenge goes first, whatever follows: one answer per challenge, and only this user's.
-    if not app.store.take_challenge(webauthn.challenge_hash(challenge), "login", user["id"], app.clock()):
+    if not services.store.take_challenge(webauthn.challenge_hash(challenge), "login", user["id"], services.clock()):
         refuse("unknown, used or expired challenge, or another account's")
-    owner = app.store.passkey_owner(credential_id, handle)
+    owner = services.store.passkey_owner(credential_id, handle)
     if owner is None or owner.user["id"] != user["id"]:
         refuse("not a passkey of this account")
     try:
         new_count = webauthn.verify_authentication(parsed, challenge, rp, owner.public_key, owner.sign_count)
     except webauthn.Refused as refused:
         refuse(refused.reason)
-    if not app.store.passkey_used(owner.passkey_id, owner.sign_count, new_count, app.clock()):
+    if not services.store.passkey_used(owner.passkey_id, owner.sign_count, new_count, services.clock()):
         refuse("the signature counter moved meanwhile (two answers at once)")
     return attempt
 
 
-def confirm(request: Request, app) -> Response:
+def confirm(request: Request, services) -> Response:
     """``{"password"}``, ``{"code"}`` or ``{"credential"}``: 200 and the session is fresh; 403 wrong."""
-    body = read_json_object(request.environ, app.settings.max_body)
+    body = read_json_object(request.environ, services.settings.max_body)
     given = [field for field in ("password", "code", "credential") if body.get(field) is not None]
     if len(given) != 1:
         raise HTTPError(400, SEND_ONE)
     uid_key = request.user["uid"].lower()
     attempt = None  # the password's attempt is judged (and counted) by check_current_password
     if given[0] == "password":
-        check_current_password(request, app, body, field="password")  # through the hash gate; 403 wrong; 429
+        check_current_password(request, services, body, field="password")  # through the hash gate; 403 wrong; 429
     elif given[0] == "code":
-        attempt = _with_code(request, app, body, uid_key)
+        attempt = _with_code(request, services, body, uid_key)
     else:
-        attempt = _with_passkey(request, app, body, uid_key)
-    app.throttle.login_succeeded(uid_key, attempt)
-    reauthenticated(request, app)
-    until = request.session.session_auth_time + app.settings.reauth_window
+        attempt = _with_passkey(request, services, body, uid_key)
+    services.throttle.login_succeeded(uid_key, attempt)
+    reauthenticated(request, services)
+    until = request.session.session_auth_time + services.settings.reauth_window
     return Response.json({"message": CONFIRMED, "data": {"fresh_until": iso_time(until)}})
 
 
-def passkey_options(request: Request, app) -> Response:
+def passkey_options(request: Request, services) -> Response:
     """Options for ``navigator.credentials.get()`` naming this account's passkeys; the challenge is
     remembered for this user only."""
-    read_json_object(request.environ, app.settings.max_body)  # {}: nothing in it is needed
+    read_json_object(request.environ, services.settings.max_body)  # {}: nothing in it is needed
     user = request.user
-    rp = webauthn.relying_party(app.settings, request.environ)
-    credential_ids = app.store.passkey_credential_ids(user["id"])
+    rp = webauthn.relying_party(services.settings, request.environ)
+    credential_ids = services.store.passkey_credential_ids(user["id"])
     if not credential_ids:
         raise HTTPError(400, NO_PASSKEYS)
     challenge, digest = webauthn.new_challenge()
-    now = app.clock()
-    app.store.save_register_challenge(digest, user["id"], request.remote_addr, now, now + webauthn.CHALLENGE_TTL,
+    now = services.clock()
+    services.store.save_register_challenge(digest, user["id"], request.remote_addr, now, now + webauthn.CHALLENGE_TTL,
                                       REGISTER_CHALLENGES_KEPT, purpose="login")  # fmt: skip
     options = webauthn.authentication_options(rp, challenge, credential_ids)
     return Response.json({"message": "Confirm it is you with one of your passkeys", "data": options})

@@ -10,7 +10,6 @@ from ...errors import HTTPError
 from ...handlers.users import target_user
 from ...http import Request, Response, iso_time
 from ..events import events
-from . import lifecycle as sessions
 
 NO_SESSION = "No such session"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)  # base64url, as sessions.start makes them
@@ -33,32 +32,32 @@ def _ended(count: int, whose: str) -> Response:
     return Response.json({"message": f"Ended {count} {noun} {whose}", "data": {"ended": count}})
 
 
-def list_(request: Request, app) -> Response:
-    rows = app.store.list_sessions(request.user["id"], app.clock())
+def list_(request: Request, services) -> Response:
+    rows = services.store.list_sessions(request.user["id"], services.clock())
     data = [_shown(row, request.claims["sid"]) for row in rows]
     return Response.json({"message": f"{len(data)} live {'session' if len(data) == 1 else 'sessions'}", "data": data})
 
 
-def end_one(request: Request, app) -> Response:
+def end_one(request: Request, services) -> Response:
     """One of your live sessions; your own is a logout (the cookie is cleared too)."""
     sid = request.params["id"]
     # Ending another browser's session is recorded; ending your own is a logout, which is not.
     event = None if sid == request.claims["sid"] else events.of(request, "sessions_ended", events.ended(1, ""))
-    if not SESSION_ID.fullmatch(sid) or not app.store.end_session(sid, request.user["id"], app.clock(), event):
+    if not SESSION_ID.fullmatch(sid) or not services.store.end_session(sid, request.user["id"], services.clock(), event):
         raise HTTPError(404, NO_SESSION)  # another user's session is "no such session" too
     response = Response.no_content()
     if sid == request.claims["sid"]:
-        sessions.end(app, response)
+        response.headers.append(services.sessions.end())
     return response
 
 
-def end_others(request: Request, app) -> Response:
+def end_others(request: Request, services) -> Response:
     """Sign out everywhere else: every session of yours but this one."""
-    ended = sessions.end_others(app, request.user["id"], request.claims["sid"], request)
+    ended = services.sessions.end_others(request.user["id"], request.claims["sid"], events.of(request, "sessions_ended"))
     return _ended(ended, "of yours besides this one")
 
 
-def end_users(request: Request, app) -> Response:
+def end_users(request: Request, services) -> Response:
     """An Admin ends every session of a user (a stolen laptop, a departure): signed out everywhere at once."""
-    user = target_user(request, app)
-    return _ended(sessions.end_all(app, user["id"], by_admin=True), f"of {user['uid']}")
+    user = target_user(request, services)
+    return _ended(services.sessions.end_all(user["id"], by_admin=True), f"of {user['uid']}")
