@@ -52,8 +52,10 @@ def test_self_app_is_always_the_wrapped_wsgi_callable():
     """In every middleware, ``self.app`` is the next layer, given first to ``__init__``."""
     for path in (PACKAGE / "middleware").glob("*.py"):
         for cls in ast.walk(ast.parse(path.read_text())):
-            methods = {node.name: node for node in getattr(cls, "body", []) if isinstance(node, ast.FunctionDef)}
-            if isinstance(cls, ast.ClassDef) and "__call__" in methods:  # a layer: (environ, start_response)
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            methods = {node.name: node for node in cls.body if isinstance(node, ast.FunctionDef)}
+            if "__call__" in methods:  # a layer: (environ, start_response)
                 assert methods["__init__"].args.args[1].arg == "app", f"{path.name}: {cls.name}"
 
 
