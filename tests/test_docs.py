@@ -175,3 +175,79 @@ def test_lesson_md_names_tests_that_exist():
     missing = [f"step {step}: {path.relative_to(REPO_DIR)}::{name}" for step, path, name in pinned
                if not path.is_file() or f"def {name}(" not in path.read_text("utf-8")]  # fmt: skip
     assert not missing, missing
+
+
+# -- every doc names files that exist, and names in them that are defined ------------------------------------
+
+CHECKED_DOCS = [d for d in DOCS if d.endswith(".md") and d != "docs/API.md"]  # API.md: the contract, no files
+FILE_TOKEN = re.compile(r"^(?:python )?([\w./-]+\.py)(?=$|[ :])")
+NAMED_IN_FILE = re.compile(r"^([\w./-]+\.py): (.+)$")
+TEST_TOKEN = re.compile(r"^([\w./-]*\.py)?::(\w+)$")
+
+
+def _defined_anywhere(path: Path) -> set[str]:
+    """:func:`_defined_names`, plus every method by its bare name and annotated module-level names."""
+    import ast
+
+    names = _defined_names(path)
+    names.update(name.split(".", 1)[1] for name in list(names) if "." in name)
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _source_file(token: str) -> Path | None:
+    """A ``.py`` path as the docs write it: from the repository's root, or inside wsgi_auth/; a test file also
+    by its name alone (``test_headers.py``), where that name is unique under tests/."""
+    found = _module_file(token)
+    if found is None and "/" not in token and token.startswith("test_"):
+        matches = list((REPO_DIR / "tests").rglob(token))
+        found = matches[0] if len(matches) == 1 else None
+    return found
+
+
+def _is_defined(path: Path, name: str) -> bool:
+    """``f``, ``f()``, ``Class``, ``Class.method``, a bare method name, ``CONSTANT``; or, for a snippet such
+    as ``CONSTANT = 60`` or ``secrets.token_urlsafe(16)``, that text in the file."""
+    name = name.strip()
+    if "=" in name or ("(" in name and not name.endswith("()")):
+        return name in path.read_text("utf-8")
+    return name.removesuffix("()") in _defined_anywhere(path)
+
+
+def doc_code_references(name: str):
+    """(line number, token, problem) for each backticked file, ``file.py: name`` or ``file.py::test`` in a doc
+    that does not lead to a file, or to a name defined in it."""
+    problems = []
+    for number, line in enumerate((REPO_DIR / name).read_text("utf-8").splitlines(), 1):
+        test_file = None
+        for token in CODE.findall(line):
+            test = TEST_TOKEN.match(token)
+            if test:
+                if test.group(1):
+                    test_file = _source_file(test.group(1))
+                    if test_file is None:
+                        problems.append((number, token, "no such test file"))
+                if test_file is not None and f"def {test.group(2)}(" not in test_file.read_text("utf-8"):
+                    problems.append((number, token, f"no such test in {test_file.relative_to(REPO_DIR)}"))
+                continue
+            file_match = FILE_TOKEN.match(token)
+            if not file_match:
+                continue
+            path = _source_file(file_match.group(1))
+            if path is None:
+                problems.append((number, token, "no such file"))
+                continue
+            if path.name.startswith("test_"):
+                test_file = path
+            named = NAMED_IN_FILE.match(token)
+            if named and not _is_defined(path, named.group(2)):
+                problems.append((number, token, f"not defined in {path.relative_to(REPO_DIR)}"))
+    return problems
+
+
+@pytest.mark.parametrize("name", CHECKED_DOCS)
+def test_every_file_and_name_a_doc_names_exists(name):
+    problems = doc_code_references(name)
+    assert not problems, "\n".join(f"{name}:{number}: `{token}`: {problem}" for number, token, problem in problems)
