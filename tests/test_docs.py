@@ -218,9 +218,15 @@ def _is_defined(path: Path, name: str) -> bool:
 
 def doc_code_references(name: str):
     """(line number, token, problem) for each backticked file, ``file.py: name`` or ``file.py::test`` in a doc
-    that does not lead to a file, or to a name defined in it."""
+    that does not lead to a file, or to a name defined in it. The README's code map names files within the
+    folder its table or row names: :func:`code_map` checks it."""
     problems = []
-    for number, line in enumerate((REPO_DIR / name).read_text("utf-8").splitlines(), 1):
+    lines = (REPO_DIR / name).read_text("utf-8").splitlines()
+    if name == "README.md":
+        start = lines.index(CODE_MAP_HEADING)
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+        lines[start:end] = [""] * (end - start)
+    for number, line in enumerate(lines, 1):
         test_file = None
         for token in CODE.findall(line):
             test = TEST_TOKEN.match(token)
@@ -251,3 +257,109 @@ def doc_code_references(name: str):
 def test_every_file_and_name_a_doc_names_exists(name):
     problems = doc_code_references(name)
     assert not problems, "\n".join(f"{name}:{number}: `{token}`: {problem}" for number, token, problem in problems)
+
+
+# -- the README: a short front door whose code map names every module --------------------------------------
+
+CODE_MAP_HEADING = "## The code map"
+WSGI_AUTH = REPO_DIR / "wsgi_auth"
+NOT_A_NAME = re.compile(r"\.(?:json|js|html|md|txt|css|sqlite3)$|^(?:GET|HEAD|POST|PUT|DELETE|OPTIONS)$")
+
+
+def code_map() -> tuple[set[Path], list[str]]:
+    """The files and folders the README's code map names, and what is wrong with it.
+
+    The map is tables. A table whose header's first cell names a folder (``store/``) holds rows about
+    that folder's files; a row whose first cell names a folder (``sessions/``) names files inside it.
+    A file is found there first, else from wsgi_auth/. Each ``name()``, ``Class``, ``Class.method()`` or
+    ``CONSTANT`` after a file must be defined in that file."""
+    readme = (REPO_DIR / "README.md").read_text("utf-8").splitlines()
+    start = readme.index(CODE_MAP_HEADING)
+    section = readme[start + 1:]
+    section = section[: next((i for i, line in enumerate(section) if line.startswith("## ")), len(section))]
+    named, problems = set(), []
+    table_folder, header = WSGI_AUTH, True
+    for line in section:
+        if not line.startswith("|"):
+            table_folder, header = WSGI_AUTH, True
+            continue
+        tokens = CODE.findall(line)
+        if header:  # a table's first line: its folder, if it names one
+            header = False
+            if tokens and tokens[0].endswith("/") and line.startswith(f"| `{tokens[0]}`"):
+                table_folder = WSGI_AUTH / tokens[0]
+                named.add(table_folder)
+            continue
+        if set(line) <= set("|- "):
+            continue
+        row_folder, current = table_folder, None
+        for index, token in enumerate(tokens):
+            if ":" in token or " " in token:  # a URL, a command
+                continue
+            if token.endswith("/"):
+                folder = next((f for f in (row_folder / token, WSGI_AUTH / token, REPO_DIR / token) if f.is_dir()), None)
+                if folder is None:
+                    problems.append(f"{line[:40]}: no folder {token}")
+                    continue
+                named.add(folder)
+                if index == 0:
+                    row_folder = folder
+                continue
+            if token.endswith(".py"):
+                path = next((f for f in (row_folder / token, WSGI_AUTH / token) if f.is_file()), None)
+                if path is None:
+                    problems.append(f"{line[:40]}: no file {token}")
+                    continue
+                named.add(path)
+                current = path
+                if index == 0:
+                    row_folder = path.parent
+                continue
+            if not PY_NAME.match(token) or NOT_A_NAME.search(token) or not _names_code(token):
+                continue
+            if current is None:
+                problems.append(f"{line[:40]}: {token} with no file before it")
+            elif token.removesuffix("()") not in _defined_anywhere(current):
+                problems.append(f"{token} is not defined in {current.relative_to(REPO_DIR)}")
+    return named, problems
+
+
+def _needs_naming(path: Path) -> bool:
+    """Every module, but an ``__init__.py`` that holds only its docstring: its folder speaks for it."""
+    import ast
+
+    if path.name != "__init__.py" or path.parent == WSGI_AUTH:
+        return True
+    body = ast.parse(path.read_text("utf-8")).body
+    return any(not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)) for node in body)
+
+
+def test_readme_code_map_names_names_that_exist_where_it_says():
+    named, problems = code_map()
+    assert len(named) >= 40
+    assert not problems, problems
+
+
+def test_readme_code_map_names_every_module_of_the_package():
+    named, _ = code_map()
+    modules = [p for p in sorted(WSGI_AUTH.rglob("*.py")) if "__pycache__" not in p.parts and _needs_naming(p)]
+    unnamed = [p.relative_to(WSGI_AUTH).as_posix() for p in modules if p not in named]
+    assert not unnamed, f"README's code map does not name: {unnamed}"
+
+
+def test_readme_code_map_starts_with_the_lessons_core():
+    named_in_order = []
+    readme = (REPO_DIR / "README.md").read_text("utf-8")
+    core_table = readme[readme.index(CODE_MAP_HEADING):].split("\n\n| ")[1]
+    for line in core_table.splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        named_in_order.append(CODE.findall(line)[0])
+    assert named_in_order[:5] == ["__init__.py", "routing.py", "middleware/token_required.py", "tokens.py", "passwords.py"]
+
+
+def test_readme_is_a_short_front_door():
+    lines = (REPO_DIR / "README.md").read_text("utf-8").splitlines()
+    assert len(lines) <= 200, len(lines)
+    assert lines[2].strip().startswith("pip install -e . && python serve.py")
+    assert lines[3].strip().startswith("pip install -e '.[test]' && python -m pytest")
