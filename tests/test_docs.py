@@ -186,11 +186,11 @@ TEST_TOKEN = re.compile(r"^([\w./-]*\.py)?::(\w+)$")
 
 
 def _defined_anywhere(path: Path) -> set[str]:
-    """:func:`_defined_names`, plus every method by its bare name and annotated module-level names."""
+    """:func:`_defined_names`, plus annotated module-level names: a method only as ``Class.method``, so that
+    ``tokens.py: verify`` (a method of ``Verifier``, no function of the module) is refused."""
     import ast
 
     names = _defined_names(path)
-    names.update(name.split(".", 1)[1] for name in list(names) if "." in name)
     for node in ast.parse(path.read_text("utf-8")).body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
@@ -208,7 +208,7 @@ def _source_file(token: str) -> Path | None:
 
 
 def _is_defined(path: Path, name: str) -> bool:
-    """``f``, ``f()``, ``Class``, ``Class.method``, a bare method name, ``CONSTANT``; or, for a snippet such
+    """``f``, ``f()``, ``Class``, ``Class.method``, ``CONSTANT``; or, for a snippet such
     as ``CONSTANT = 60`` or ``secrets.token_urlsafe(16)``, that text in the file."""
     name = name.strip()
     if "=" in name or ("(" in name and not name.endswith("()")):
@@ -272,7 +272,8 @@ def code_map() -> tuple[set[Path], list[str]]:
     The map is tables. A table whose header's first cell names a folder (``store/``) holds rows about
     that folder's files; a row whose first cell names a folder (``sessions/``) names files inside it.
     A file is found there first, else from wsgi_auth/. Each ``name()``, ``Class``, ``Class.method()`` or
-    ``CONSTANT`` after a file must be defined in that file."""
+    ``CONSTANT`` after a file must be defined in that file; ``method()`` right after its class's name
+    (```Sessions` (`start()`, ...)``) is that class's."""
     readme = (REPO_DIR / "README.md").read_text("utf-8").splitlines()
     start = readme.index(CODE_MAP_HEADING)
     section = readme[start + 1:]
@@ -292,7 +293,7 @@ def code_map() -> tuple[set[Path], list[str]]:
             continue
         if set(line) <= set("|- "):
             continue
-        row_folder, current = table_folder, None
+        row_folder, current, owner = table_folder, None, None
         for index, token in enumerate(tokens):
             if ":" in token or " " in token:  # a URL, a command
                 continue
@@ -311,15 +312,21 @@ def code_map() -> tuple[set[Path], list[str]]:
                     problems.append(f"{line[:40]}: no file {token}")
                     continue
                 named.add(path)
-                current = path
+                current, owner = path, None
                 if index == 0:
                     row_folder = path.parent
                 continue
-            if not PY_NAME.match(token) or NOT_A_NAME.search(token) or not _names_code(token):
+            if not PY_NAME.match(token) or NOT_A_NAME.search(token):
+                continue
+            defined, bare = (_defined_anywhere(current) if current else set()), token.removesuffix("()")
+            if any(name.startswith(bare + ".") for name in defined):
+                owner = bare  # a class with methods: the bare names after it may be its methods
+                continue
+            if not _names_code(token):
                 continue
             if current is None:
                 problems.append(f"{line[:40]}: {token} with no file before it")
-            elif token.removesuffix("()") not in _defined_anywhere(current):
+            elif bare not in defined and f"{owner}.{bare}" not in defined:
                 problems.append(f"{token} is not defined in {current.relative_to(REPO_DIR)}")
     return named, problems
 
