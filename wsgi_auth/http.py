@@ -19,7 +19,7 @@ from .errors import HTTPError
 # Read them through the Request properties below.
 USER = "wsgi_auth.user"  # the signed-in user, or None (set by the authentication layer)
 CLAIMS = "wsgi_auth.claims"  # the decoded claims of the token that signed the request in
-SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenCheck (sessions.py)
+SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenCheck (store/rows.py)
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
 LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
 REQUEST_ID = "wsgi_auth.request_id"  # this request's id, also sent as X-Request-ID

@@ -1,6 +1,6 @@
 """Security activity: ``GET /api/user/events`` (your own) and ``GET /api/users/<uid>/events`` (an Admin's view).
 
-Newest first, a page at a time, only the last 90 days (wsgi_auth/events.py; the store writes each
+Newest first, a page at a time, only the last 90 days (events.py; the store writes each
 event with the change it records). See docs/SESSIONS.md, "Security activity".
 """
 

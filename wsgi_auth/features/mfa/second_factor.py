@@ -3,7 +3,7 @@
 A code is accepted once: a TOTP code only if no code of its time step or a later one was used
 before (the store's conditional update decides, so two workers or hosts cannot both accept it);
 a recovery code is deleted as it is used. Used at login (``handlers/auth.py``) and to turn TOTP off
-(``handlers/mfa.py``).
+(``features/mfa/handlers.py``).
 """
 
 import logging

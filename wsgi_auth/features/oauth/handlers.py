@@ -1,6 +1,6 @@
 """Sign in with GitHub or OpenID Connect: ``/api/oauth/...`` and ``/api/user/identities...``.
 
-The protocol is ``oauth.py`` (Authlib); here is the policy: which browser may finish a
+The protocol is ``providers.py`` (Authlib); here is the policy: which browser may finish a
 sign-in (the one that started it: a random value in a short-lived httpOnly cookie, whose
 hash the pending sign-in keeps), where it may go afterwards (a path on this origin), and
 which account an identity signs in to (only the one it is linked to, by provider and

@@ -1,4 +1,4 @@
-"""Passkeys (WebAuthn): their queries, mixed into :class:`base.SQLStore` (docs/SECOND_FACTORS.md).
+"""Passkeys (WebAuthn): their queries, mixed into :class:`SQLStore` in store/sql_store.py (docs/SECOND_FACTORS.md).
 
 Written once for both backends, as every query in ``base.py``. Three tables:
 ``passkey_users`` gives each account a random WebAuthn user handle (never the uid),

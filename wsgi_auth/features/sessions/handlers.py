@@ -1,7 +1,7 @@
 """Sessions (ASVS 7.4, 7.5): the signed-in user's browsers, and ending them; an Admin ends a user's.
 
 Ending is at once and everywhere: the session's row is deleted, and every
-request is checked against it (middleware/authentication.py).
+request is checked against it (middleware/token_required.py).
 """
 
 import re
