@@ -10,7 +10,7 @@ unverifies it and drops the link sent to the old one.
 
 from typing import NamedTuple
 
-from ...store.rows import PUBLIC_COLUMNS, public
+from ...rows import PUBLIC_COLUMNS, public
 from ..events.queries import EVENT_FIELDS
 
 

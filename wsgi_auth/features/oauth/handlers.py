@@ -19,8 +19,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ...errors import HTTPError
-from ...http import Request, Response, cookie_value, own_origin
-from ...middleware.static import PAGE_HEADERS
+from ...http import PAGE_HEADERS, Request, Response, cookie_value, own_origin
 from ..account import notices
 from ..events import events
 from ..reauth.fresh_sign_in import require_fresh_sign_in

@@ -11,7 +11,7 @@ All of them go with the account (``ON DELETE CASCADE``).
 
 from typing import NamedTuple
 
-from ...store.rows import PUBLIC_COLUMNS, fetch_one, iso, public
+from ...rows import PUBLIC_COLUMNS, fetch_one, iso, public
 
 PASSKEY_COLUMNS = "id, name, created_at, last_used_at"  # a passkey as GET /api/passkeys shows it
 CHALLENGE_LIMITS = (("address", "address"), ("all", "purpose"))  # kinds of limit at login options: (kind, column)

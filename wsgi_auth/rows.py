@@ -1,4 +1,4 @@
-"""The store's leaf: the row shapes and the helpers every query group uses. It imports nothing of the package."""
+"""The rows the store returns, and the helpers every query group uses (store/, features/*/queries.py): a leaf that imports nothing of the package."""
 
 from datetime import datetime, timezone
 from typing import NamedTuple
