@@ -13,6 +13,7 @@ from . import passwords
 from .config import ConfigError, Settings, load_settings
 from .features.mfa import totp
 from .features.oauth import providers as oauth
+from .features.sessions.lifecycle import Sessions
 from .hash_gate import HashGate
 from .mail import Mailer
 from .middleware.access_log import AccessLogMiddleware
@@ -21,9 +22,8 @@ from .middleware.csrf import CSRFMiddleware
 from .middleware.errors import ErrorMiddleware
 from .middleware.static import StaticFiles
 from .middleware.token_required import TokenRequired
-from .services import Services
-from .features.sessions.lifecycle import Sessions
 from .routing import Router
+from .services import Services
 from .store import open_store
 from .throttle import Throttle
 

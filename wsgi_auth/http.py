@@ -19,7 +19,7 @@ from .errors import HTTPError
 # Read them through the Request properties below.
 USER = "wsgi_auth.user"  # the signed-in user, or None (set by the authentication layer)
 CLAIMS = "wsgi_auth.claims"  # the decoded claims of the token that signed the request in
-SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenCheck (sessions.py)
+SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenCheck (rows.py)
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
 LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
 REQUEST_ID = "wsgi_auth.request_id"  # this request's id, also sent as X-Request-ID
@@ -32,6 +32,18 @@ JSON_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     # JSON is data, never a page: should a browser render it anyway, nothing in it may run or be framed.
     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+)
+# Pages load scripts and styles only from their own origin (no inline script), may not be framed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+PAGE_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-cache"),
 )
 MAX_JSON_DEPTH = 32
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -3,7 +3,7 @@
 The router finds the handler for method + path, checks the route's access
 (the lesson's ``token_required(roles)``: 401 when nobody is signed in, 403 for a
 non-Admin on an Admin route, 403 ``reauth_required`` on a FRESH route without a recent
-sign-in: fresh_sign_in.py) and calls it. An unknown path is 404; a known path
+sign-in; middleware/token_required.py) and calls it. An unknown path is 404; a known path
 with another method is 405 with an ``Allow`` header. ``HEAD`` is answered wherever
 ``GET`` is, by the ``GET`` handler (RFC 9110): same status and headers, no body.
 Every refusal, and every ``HTTPError`` a handler raises, is answered here.

@@ -176,7 +176,7 @@ class Throttle:
         now = self.clock()
         return self.store.reserve_mail(recipient.strip().lower(), now, now - MAIL_WINDOW, MAX_MAILS_PER_RECIPIENT)
 
-    # -- passkeys (handlers/passkeys.py) -----------------------------------------------------------
+    # -- passkeys (features/passkeys/handlers.py) --------------------------------------------------------
 
     def attempt_passkey_options(self, challenge_hash: str, address: str, ttl: float) -> None:
         """429 when this address (or everyone together) holds too many live login challenges; otherwise this

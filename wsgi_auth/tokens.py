@@ -43,7 +43,7 @@ def issue(user: dict, token_version: int, key: bytes, ttl: int, now: float, *, s
         "iat": issued_at,
         "exp": issued_at + ttl if expires_at is None else expires_at,
         "jti": secrets.token_urlsafe(16),  # this token's own id
-        "sid": sid,  # the session it belongs to (sessions.py): ended there, it signs nobody in
+        "sid": sid,  # the session it belongs to (features/sessions/lifecycle.py): ended there, it signs nobody in
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM), claims
 

@@ -3,7 +3,6 @@
 import re
 
 from .errors import HTTPError
-from .features.mfa import totp
 from .password_policy import refusal
 from .passwords import MAX_LENGTH, MIN_LENGTH
 from .roles import ROLES
@@ -91,10 +90,6 @@ def string_field(body: dict, field: str):
     return value
 
 
-CODE_RULE = "code must be the 6-digit code from your authenticator app or a recovery code"
-TOTP_CODE_RULE = "code must be the 6-digit code from your authenticator app"
-
-
 def remember(body: dict) -> bool:
     """"Remember me" at sign-in: true or false, false when left out; anything else is 400."""
     value = body.get("remember", False)
@@ -114,12 +109,34 @@ def login_code(body: dict) -> str | None:
     return value
 
 
-def second_factor_code(body: dict, totp_only: bool = False) -> str:
-    """A code sent to manage TOTP: 6 digits (spaces allowed) or, unless ``totp_only``, a recovery code."""
-    value = body.get("code")
-    rule = TOTP_CODE_RULE if totp_only else CODE_RULE
-    if not isinstance(value, str) or len(value) > totp.MAX_CODE_LENGTH:
-        raise HTTPError(400, rule)
-    if totp.as_totp_code(value) is None and (totp_only or totp.as_recovery_code(value) is None):
-        raise HTTPError(400, rule)
-    return value
+# -- what a route's path and query name ---------------------------------------------------------
+
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+
+
+def positive_int(request, name: str, default: int) -> int:
+    """The query parameter ``name`` as a whole number of at least 1, ``default`` when absent; else 400."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        raise HTTPError(400, f"{name} must be a positive whole number")
+    return int(raw)
+
+
+def target_uid(request) -> str:
+    """The ``<uid>`` an Admin route names; 404 when it cannot be one."""
+    uid = request.params["uid"]
+    if not is_uid(uid):
+        raise HTTPError(404, "No such user")
+    return uid
+
+
+def target_user(request, services) -> dict:
+    """The account an Admin route names with ``<uid>``, or 404."""
+    uid = target_uid(request)
+    user = services.store.user(uid)
+    if user is None:
+        raise HTTPError(404, f"No user {uid}")
+    return user

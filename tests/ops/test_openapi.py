@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from wsgi_auth import errors, passwords, validation
-from wsgi_auth.handlers import meta, users
+from wsgi_auth.handlers import meta
 from wsgi_auth.routing import ADMIN, ANYONE, ROUTES
 
 from support import REPO_DIR
@@ -227,7 +227,7 @@ def test_request_constraints_are_the_code_constraints():
     assert schemas["Name"]["maxLength"] == validation.NAME_MAX
     assert tuple(schemas["Role"]["enum"]) == validation.ROLES
     assert set(schemas["Error"]["properties"]["error"]["enum"]) == set(errors.REASONS.values())
-    assert schemas["UserList"]["properties"]["per_page"]["maximum"] == users.MAX_PER_PAGE
+    assert schemas["UserList"]["properties"]["per_page"]["maximum"] == validation.MAX_PER_PAGE
 
 
 @pytest.mark.parametrize(

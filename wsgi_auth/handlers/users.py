@@ -9,9 +9,6 @@ from ..features.reauth.fresh_sign_in import reauthenticated, require_fresh_sign_
 from ..http import Request, Response, read_json_object
 from ..tokens import INVALID_TOKEN
 
-MAX_PER_PAGE = 200
-DEFAULT_PER_PAGE = 50
-
 
 def signup(request: Request, services) -> Response:
     body = read_json_object(request.environ, services.settings.max_body)
@@ -73,42 +70,17 @@ def update_me(request: Request, services) -> Response:
     return response
 
 
-def _positive_int(request: Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
-        raise HTTPError(400, f"{name} must be a positive whole number")
-    return int(raw)
-
-
 def list_(request: Request, services) -> Response:
-    page = _positive_int(request, "page", 1)
-    per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    page = validation.positive_int(request, "page", 1)
+    per_page = min(validation.positive_int(request, "per_page", validation.DEFAULT_PER_PAGE), validation.MAX_PER_PAGE)
     users, total = services.store.list_users(per_page, (page - 1) * per_page)
     return Response.json(
         {"message": f"{len(users)} of {total} users", "data": users, "page": page, "per_page": per_page, "total": total}
     )
 
 
-def _target(request: Request) -> str:
-    uid = request.params["uid"]
-    if not validation.is_uid(uid):
-        raise HTTPError(404, "No such user")
-    return uid
-
-
-def target_user(request: Request, services) -> dict:
-    """The account an Admin route names with ``<uid>``, or 404."""
-    uid = _target(request)
-    user = services.store.user(uid)
-    if user is None:
-        raise HTTPError(404, f"No user {uid}")
-    return user
-
-
 def update(request: Request, services) -> Response:
-    uid = _target(request)
+    uid = validation.target_uid(request)
     body = read_json_object(request.environ, services.settings.max_body)
     changes = {}
     if "name" in body:
@@ -127,7 +99,7 @@ def update(request: Request, services) -> Response:
 
 
 def delete(request: Request, services) -> Response:
-    uid = _target(request)
+    uid = validation.target_uid(request)
     if not services.store.delete_user(uid, events.by_operator("account_deleted", "by an Admin"), services.clock()):
         raise HTTPError(404, f"No user {uid}")
     return Response.no_content()

@@ -7,7 +7,7 @@ router calls it with the route's :class:`Access` from the route table, and it ra
 nobody is signed in, 403 for a non-Admin on an Admin route, and 403 ``reauth_required`` on a
 ``FRESH`` route without a recent sign-in (features/reauth/fresh_sign_in.py).
 
-A token signs a user in only while its session is live (sessions.py). When it
+A token signs a user in only while its session is live (features/sessions/lifecycle.py). When it
 has less than half its lifetime left, the answer carries a fresh cookie for the
 same session, unless the handler set that cookie itself (logout, password change).
 """

@@ -1,8 +1,9 @@
-"""The one place with SQL: users, revoked tokens, throttle counters; sqlite or PostgreSQL.
+"""Where the SQL runs: sqlite or PostgreSQL, the same queries on both.
 
 ``open_store(database)`` picks the backend from the setting: a
-``postgresql://`` URL, or else a sqlite file path. Both offer the same methods
-(:class:`base.SQLStore`); a database that cannot be reached while serving
+``postgresql://`` URL (only then is psycopg imported), or else a sqlite file path. Both
+offer the same methods (:class:`SQLStore`, composed in ``sql_store.py`` from the core's
+queries in ``base.py`` and each feature's ``features/<name>/queries.py``); a database that cannot be reached while serving
 raises :class:`StoreUnavailable`, a 503 with the contract's JSON body.
 
 How to add a table (both backends, one commit):
@@ -16,9 +17,10 @@ How to add a table (both backends, one commit):
    ``schema_migrations`` and applied in list order under a lock (BEGIN
    IMMEDIATE on sqlite, ``pg_advisory_lock`` on PostgreSQL) by whichever
    process starts first; the others wait and find them applied.
-2. Write the queries as methods in ``base.py`` with ``?`` placeholders and
+2. Write the queries as methods of the feature's query group (``features/<name>/queries.py``,
+   or ``base.py`` for users and counters; a new group is mixed in in ``sql_store.py``) with ``?`` placeholders and
    syntax both dialects share (``ON CONFLICT``, ``RETURNING``); return dicts
-   keyed by column (``self._one``, ``self._rows``) or a NamedTuple, and say so
+   keyed by column (``self._one``, ``self._rows``; helpers in ``wsgi_auth/rows.py``) or a NamedTuple, and say so
    in the docstring. Override in ``sqlite.py``/``postgres.py`` only where the
    SQL must differ. A count-and-record goes through ``self._locked(connection, table)``.
 3. If its rows are live state that a move between databases must keep, add
@@ -27,10 +29,10 @@ How to add a table (both backends, one commit):
 4. Test it in ``tests/test_store.py`` with the ``store`` fixture: it runs on both.
 """
 
+from ..rows import Credentials, TokenCheck
 from .base import StoreUnavailable, StoreUnreachableAtStart
-from .rows import Credentials, TokenCheck
-from .sql_store import SQLStore
 from .schema import COPIED_TABLES
+from .sql_store import SQLStore
 
 __all__ = ["open_store", "SQLStore", "StoreUnavailable", "StoreUnreachableAtStart", "Credentials",
            "TokenCheck", "COPIED_TABLES", "is_postgres"]  # fmt: skip

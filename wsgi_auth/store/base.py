@@ -10,7 +10,7 @@ import contextlib
 
 from ..config import ConfigError
 from ..errors import HTTPError
-from .rows import PUBLIC_COLUMNS, Credentials, TokenCheck, fetch_one, iso, public
+from ..rows import PUBLIC_COLUMNS, Credentials, TokenCheck, iso, public
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
 
 _column_names: dict[tuple[str, str], list[str]] = {}  # a query's text names its columns: read from the cursor once

@@ -220,7 +220,7 @@ MIGRATIONS = [
         """,
     ),
     Migration(
-        "email verification",  # handlers/profile.py; accounts made before this start unverified
+        "email verification",  # features/account/; accounts made before this start unverified
         """
         ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;  -- 1 once its owner opened the link
         -- A verified address belongs to one account, ignoring case; unverified ones may repeat.

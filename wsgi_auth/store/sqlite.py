@@ -34,11 +34,11 @@ import time
 import weakref
 from pathlib import Path
 
+from ..rows import TokenCheck
 from .base import StoreUnavailable, StoreUnreachableAtStart
-from .rows import TokenCheck
-from .sql_store import SQLStore
 from .changes import MARK_SIZE, ChangeMark, TokenChecks, open_mark_file
 from .schema import MIGRATIONS
+from .sql_store import SQLStore
 
 
 def _use_wal(connection: sqlite3.Connection, wait: float = 10.0) -> None:

@@ -1,5 +1,5 @@
 """Email addresses and their verification, and the account's own deletion and export: queries mixed
-into :class:`base.SQLStore`, written once for both backends.
+into :class:`SQLStore` (store/sql_store.py), written once for both backends.
 
 An address is verified when its owner opened the newest link sent to it (``email_verifications``
 holds that link's hash and the address it was sent to, one row per account). A verified address
@@ -10,7 +10,7 @@ unverifies it and drops the link sent to the old one.
 
 from typing import NamedTuple
 
-from ...store.rows import PUBLIC_COLUMNS, public
+from ...rows import PUBLIC_COLUMNS, public
 from ..events.queries import EVENT_FIELDS
 
 

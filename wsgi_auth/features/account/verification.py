@@ -4,7 +4,7 @@ A verification link is ``<public URL>/verify.html#token=<256 random bits>``, in 
 reset link (no server log, no Referer). The database holds only the token's SHA-256 and the address
 it was sent to, one link per account (a new one replaces the old), working once, for 24 hours. It
 verifies that address only: after a change of address the old link is gone. Used by signup and
-``PUT /api/user`` (handlers/users.py) and by the account's own page (handlers/profile.py).
+``PUT /api/user`` (handlers/users.py) and by the account's own page (features/account/handlers.py).
 """
 
 from ... import mail

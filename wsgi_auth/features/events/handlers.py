@@ -1,10 +1,10 @@
 """Security activity: ``GET /api/user/events`` (your own) and ``GET /api/users/<uid>/events`` (an Admin's view).
 
-Newest first, a page at a time, only the last 90 days (wsgi_auth/events.py; the store writes each
+Newest first, a page at a time, only the last 90 days (events.py; the store writes each
 event with the change it records). See docs/SESSIONS.md, "Security activity".
 """
 
-from ...handlers.users import DEFAULT_PER_PAGE, MAX_PER_PAGE, _positive_int, target_user
+from ... import validation
 from ...http import Request, Response, iso_time
 from . import events
 
@@ -15,8 +15,8 @@ def _shown(row: dict) -> dict:
 
 
 def _page(request: Request, services, user: dict) -> Response:
-    page = _positive_int(request, "page", 1)
-    per_page = min(_positive_int(request, "per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    page = validation.positive_int(request, "page", 1)
+    per_page = min(validation.positive_int(request, "per_page", validation.DEFAULT_PER_PAGE), validation.MAX_PER_PAGE)
     rows, total = services.store.list_events(user["id"], services.clock() - events.RETENTION, per_page, (page - 1) * per_page)
     noun = "event" if total == 1 else "events"
     return Response.json({"message": f"{len(rows)} of {total} security {noun} of {user['uid']}",
@@ -28,4 +28,4 @@ def mine(request: Request, services) -> Response:
 
 
 def of_user(request: Request, services) -> Response:
-    return _page(request, services, target_user(request, services))
+    return _page(request, services, validation.target_user(request, services))

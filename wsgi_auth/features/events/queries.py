@@ -1,4 +1,4 @@
-"""Security activity: its queries, mixed into :class:`base.SQLStore` (wsgi_auth/events.py, docs/SESSIONS.md).
+"""Security activity: its queries, mixed into :class:`SQLStore` in store/sql_store.py (events.py, docs/SESSIONS.md).
 
 Written once for both backends, as every query in ``base.py``. An event is written inside the
 transaction of the change it records: the store's methods that make such a change take an

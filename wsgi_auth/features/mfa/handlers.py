@@ -65,7 +65,7 @@ def start_totp(request: Request, services) -> Response:
 def confirm_totp(request: Request, services) -> Response:
     """The app's current code turns the pending secret on; the ten recovery codes are shown this once."""
     body = read_json_object(request.environ, services.settings.max_body)
-    code = totp.as_totp_code(validation.second_factor_code(body, totp_only=True))
+    code = totp.as_totp_code(second_factor.code_in(body, totp_only=True))
     user = request.user
     row = services.store.totp(user["id"])
     if row is None or row.active:
@@ -92,7 +92,7 @@ def disable_totp(request: Request, services) -> Response:
     has_password = bool(services.store.password_hash(user["id"]))
     if has_password or "current_password" in body:
         validation.string_field(body, "current_password")
-    code = validation.second_factor_code(body)
+    code = second_factor.code_in(body)
     row = services.store.totp(user["id"])
     if not second_factor.required(row):
         raise HTTPError(400, NOT_ON)

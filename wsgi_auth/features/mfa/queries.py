@@ -1,4 +1,4 @@
-"""Second factors: their queries, mixed into :class:`base.SQLStore` (docs/SECOND_FACTORS.md).
+"""Second factors: their queries, mixed into :class:`SQLStore` in store/sql_store.py (docs/SECOND_FACTORS.md).
 
 Written once for both backends, as every query in ``base.py``. ``totp`` holds one row per account:
 the encrypted secret, pending until confirmed, and ``last_step``, the newest 30-second step whose code

@@ -3,15 +3,20 @@
 A code is accepted once: a TOTP code only if no code of its time step or a later one was used
 before (the store's conditional update decides, so two workers or hosts cannot both accept it);
 a recovery code is deleted as it is used. Used at login (``handlers/auth.py``) and to turn TOTP off
-(``handlers/mfa.py``).
+(``features/mfa/handlers.py``).
 """
 
 import logging
 
+from ...errors import HTTPError
 from . import totp
 from .queries import TotpRow
 
 log = logging.getLogger("wsgi_auth")
+
+
+CODE_RULE = "code must be the 6-digit code from your authenticator app or a recovery code"
+TOTP_CODE_RULE = "code must be the 6-digit code from your authenticator app"
 
 
 def required(row: TotpRow | None) -> bool:
@@ -51,3 +56,14 @@ def check_code(services, user: dict, row: TotpRow, code: str, used=None) -> bool
     if recovery is not None:
         return services.store.use_recovery_code(user["id"], totp.recovery_hash(user["id"], recovery), used, services.clock())
     return False
+
+
+def code_in(body: dict, totp_only: bool = False) -> str:
+    """A code sent to manage TOTP: 6 digits (spaces allowed) or, unless ``totp_only``, a recovery code."""
+    value = body.get("code")
+    rule = TOTP_CODE_RULE if totp_only else CODE_RULE
+    if not isinstance(value, str) or len(value) > totp.MAX_CODE_LENGTH:
+        raise HTTPError(400, rule)
+    if totp.as_totp_code(value) is None and (totp_only or totp.as_recovery_code(value) is None):
+        raise HTTPError(400, rule)
+    return value

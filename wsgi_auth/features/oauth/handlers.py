@@ -1,6 +1,6 @@
 """Sign in with GitHub or OpenID Connect: ``/api/oauth/...`` and ``/api/user/identities...``.
 
-The protocol is ``oauth.py`` (Authlib); here is the policy: which browser may finish a
+The protocol is ``providers.py`` (Authlib); here is the policy: which browser may finish a
 sign-in (the one that started it: a random value in a short-lived httpOnly cookie, whose
 hash the pending sign-in keeps), where it may go afterwards (a path on this origin), and
 which account an identity signs in to (only the one it is linked to, by provider and
@@ -19,8 +19,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from ...errors import HTTPError
-from ...http import Request, Response, cookie_value, own_origin
-from ...middleware.static import PAGE_HEADERS
+from ...http import PAGE_HEADERS, Request, Response, cookie_value, own_origin
 from ..account import notices
 from ..events import events
 from ..reauth.fresh_sign_in import require_fresh_sign_in

@@ -6,7 +6,7 @@ holds a sign-in between its start and its callback, keyed by the hash of its ``s
 to the hash of the browser's cookie value, and deleted as it is read (single use).
 """
 
-from ...store.rows import PUBLIC_COLUMNS, Credentials, fetch_one, iso, public
+from ...rows import PUBLIC_COLUMNS, Credentials, fetch_one, iso, public
 
 IDENTITY_COLUMNS = "id, provider, login, created_at"  # an identity as GET /api/user/identities shows it
 ACCOUNT_COLUMNS = f"{PUBLIC_COLUMNS}, password_hash, token_version"

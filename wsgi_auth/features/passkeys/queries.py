@@ -1,4 +1,4 @@
-"""Passkeys (WebAuthn): their queries, mixed into :class:`base.SQLStore` (docs/SECOND_FACTORS.md).
+"""Passkeys (WebAuthn): their queries, mixed into :class:`SQLStore` in store/sql_store.py (docs/SECOND_FACTORS.md).
 
 Written once for both backends, as every query in ``base.py``. Three tables:
 ``passkey_users`` gives each account a random WebAuthn user handle (never the uid),
@@ -11,7 +11,7 @@ All of them go with the account (``ON DELETE CASCADE``).
 
 from typing import NamedTuple
 
-from ...store.rows import PUBLIC_COLUMNS, fetch_one, iso, public
+from ...rows import PUBLIC_COLUMNS, fetch_one, iso, public
 
 PASSKEY_COLUMNS = "id, name, created_at, last_used_at"  # a passkey as GET /api/passkeys shows it
 CHALLENGE_LIMITS = (("address", "address"), ("all", "purpose"))  # kinds of limit at login options: (kind, column)

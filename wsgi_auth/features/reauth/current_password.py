@@ -27,7 +27,7 @@ def check_current_password(request: Request, services, body: dict, field: str = 
         attempt = services.throttle.attempt_login(uid_key, address)  # in flight until the hash says
         matches = passwords.check_password(current, services.store.password_hash(user["id"]) or "")
     # Judged: counted as a failure, right or wrong, until the caller's login_succeeded says the whole change
-    # is made (a wrong second-factor code after the right password then stays a failure: handlers/mfa.py).
+    # is made (a wrong second-factor code after the right password then stays a failure: features/mfa/handlers.py).
     services.throttle.login_failed(attempt)
     if not matches:
         services.store.record_event(user["id"], events.of(request, "sign_in_failed", "wrong current password"), services.clock())

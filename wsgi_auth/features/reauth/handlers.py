@@ -10,7 +10,6 @@ changes need no new proof. An account with only a linked identity signs in again
 
 import logging
 
-from ... import validation
 from ...errors import HTTPError
 from ...http import Request, Response, iso_time, read_json_object
 from ..events import events
@@ -43,7 +42,7 @@ def _failed(request: Request, services, attempt, detail: str) -> None:
 
 
 def _with_code(request: Request, services, body: dict, uid_key: str):
-    code = validation.second_factor_code(body, totp_only=True)
+    code = second_factor.code_in(body, totp_only=True)
     user = request.user
     if services.store.password_hash(user["id"]):
         raise HTTPError(400, USE_PASSWORD)  # a code alone is less than the password it would stand in for

@@ -9,7 +9,6 @@ factors are left as they are. See docs/SESSIONS.md.
 
 from ... import mail, passwords, validation
 from ...errors import HTTPError
-from ...handlers.users import target_user
 from ...http import Request, Response, iso_time, own_origin, read_json_object
 from ..account import notices
 from ..events import events
@@ -30,7 +29,7 @@ def new_link(base_url: str, now: float, ttl: int) -> tuple[str, str, float]:
 
 def admin_link(request: Request, services) -> Response:
     """An Admin's one-time link for a user, to hand over: the Admin never chooses or sees a password."""
-    user = target_user(request, services)
+    user = validation.target_user(request, services)
     base_url = services.settings.public_url or own_origin(request.environ)
     url, token_hash, expires_at = new_link(base_url, services.clock(), services.settings.reset_ttl)
     services.store.store_reset_link(user["id"], token_hash, expires_at, services.clock())

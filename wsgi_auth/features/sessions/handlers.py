@@ -1,13 +1,13 @@
 """Sessions (ASVS 7.4, 7.5): the signed-in user's browsers, and ending them; an Admin ends a user's.
 
 Ending is at once and everywhere: the session's row is deleted, and every
-request is checked against it (middleware/authentication.py).
+request is checked against it (middleware/token_required.py).
 """
 
 import re
 
+from ... import validation
 from ...errors import HTTPError
-from ...handlers.users import target_user
 from ...http import Request, Response, iso_time
 from ..events import events
 
@@ -59,5 +59,5 @@ def end_others(request: Request, services) -> Response:
 
 def end_users(request: Request, services) -> Response:
     """An Admin ends every session of a user (a stolen laptop, a departure): signed out everywhere at once."""
-    user = target_user(request, services)
+    user = validation.target_user(request, services)
     return _ended(services.sessions.end_all(user["id"], by_admin=True), f"of {user['uid']}")

@@ -1,4 +1,4 @@
-"""Sessions and password reset links: their queries, mixed into :class:`base.SQLStore` (docs/SESSIONS.md).
+"""Sessions and password reset links: their queries, mixed into :class:`SQLStore` in store/sql_store.py (docs/SESSIONS.md).
 
 Written once for both backends, as every query in ``base.py``. Times are seconds
 since the epoch; a session is live while its row exists and ``expires_at`` is

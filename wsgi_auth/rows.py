@@ -1,4 +1,4 @@
-"""The store's leaf: the row shapes and the helpers every query group uses. It imports nothing of the package."""
+"""The rows the store returns, and the helpers every query group uses (store/, features/*/queries.py): a leaf that imports nothing of the package."""
 
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -21,7 +21,6 @@ class TokenCheck(NamedTuple):
     session_auth_time: float | None = None  # the login or the last re-authentication (features/reauth/fresh_sign_in.py)
 
 
-
 def fetch_one(cursor) -> dict | None:
     """The next row of a cursor inside a transaction, as a dict by column name, or None."""
     row = cursor.fetchone()
@@ -29,11 +28,12 @@ def fetch_one(cursor) -> dict | None:
 
 
 def public(row) -> dict:
+    """A user row as every response shows it (``PUBLIC_COLUMNS``): never the hash."""
     return {"id": row["id"], "uid": row["uid"], "name": row["name"], "email": row["email"],
             "email_verified": bool(row["email_verified"]), "role": row["role"], "created_at": row["created_at"]}  # fmt: skip
 
 
-
 def iso(now: float | None) -> str:
+    """A moment as the API writes it: ISO 8601, UTC, whole seconds, ``Z``."""
     moment = datetime.now(timezone.utc) if now is None else datetime.fromtimestamp(now, timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
