@@ -272,7 +272,7 @@ def code_map() -> tuple[set[Path], list[str]]:
 
     The map is tables. A table whose header's first cell names a folder (``store/``) holds rows about
     that folder's files; a row whose first cell names a folder (``sessions/``) names files inside it.
-    A file is found there first, else from wsgi_auth/. Each ``name()``, ``Class``, ``Class.method()`` or
+    A bare file name is found there; one with a ``/`` from wsgi_auth/. Each ``name()``, ``Class``, ``Class.method()`` or
     ``CONSTANT`` after a file must be defined in that file; ``method()`` right after its class's name
     (```Sessions` (`start()`, ...)``) is that class's."""
     readme = (REPO_DIR / "README.md").read_text("utf-8").splitlines()
@@ -299,7 +299,7 @@ def code_map() -> tuple[set[Path], list[str]]:
             if ":" in token or " " in token:  # a URL, a command
                 continue
             if token.endswith("/"):
-                places = (row_folder / token, WSGI_AUTH / token, REPO_DIR / token)
+                places = (WSGI_AUTH / token if "/" in token[:-1] else row_folder / token, REPO_DIR / token)
                 folder = next((f for f in places if f.is_dir()), None)
                 if folder is None:
                     problems.append(f"{line[:40]}: no folder {token}")
@@ -309,7 +309,8 @@ def code_map() -> tuple[set[Path], list[str]]:
                     row_folder = folder
                 continue
             if token.endswith(".py"):
-                path = next((f for f in (row_folder / token, WSGI_AUTH / token) if f.is_file()), None)
+                path = WSGI_AUTH / token if "/" in token else row_folder / token
+                path = path if path.is_file() else None
                 if path is None:
                     problems.append(f"{line[:40]}: no file {token}")
                     continue
