@@ -3,7 +3,7 @@
 granian parses HTTP in Rust and calls our WSGI app in worker processes (one per
 core by default); each worker builds its own app, since every piece of shared
 state already lives in the database. bench/ compares it with gunicorn and
-waitress on the same app (README, "Which server").
+waitress on the same app (bench/RESULTS.md, "Which server: granian").
 
 Ctrl-C and SIGTERM stop every worker; a port in use or a bad setting is one line
 on stderr and a non-zero exit.

@@ -170,7 +170,7 @@ def cmd_delete(store: SQLStore, settings, args) -> str:
 
 
 def cmd_db_copy(args) -> str:
-    """Every account and all live state (revocations, throttle windows) from SOURCE to TARGET."""
+    """Every account and all live state (sessions, throttle windows) from SOURCE to TARGET."""
     check_database(args.source, "SOURCE"), check_database(args.target, "TARGET")
     source, target = open_store(args.source), open_store(args.target)
     try:

@@ -123,7 +123,7 @@ def _no_unknown_variables() -> None:
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(READ_NAMES), n=1, cutoff=0.8)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ConfigError(f"{unknown[0]} is not a setting{hint}; the settings are in README.md, Settings")
+        raise ConfigError(f"{unknown[0]} is not a setting{hint}; every setting is in docs/OPERATIONS.md, Every setting")
 
 
 def _int(name: str, value, low: int, high: int) -> int:

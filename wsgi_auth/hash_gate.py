@@ -2,7 +2,7 @@
 
 bcrypt at cost 12 takes about a quarter of a second of one core, on purpose. A
 request that needs a hash (login, signup, password change, reset confirm,
-re-authentication) wraps it in ``with app.hash_gate.turn(address):``
+re-authentication) wraps it in ``with services.hash_gate.turn(address):``
 
 - at most ``slots`` hashes run at once in this process (by default the host's
   cores, shared among serve.py's workers: ``config.py``), so signed-in requests

@@ -214,11 +214,6 @@ class Response:
     def no_content(cls) -> "Response":
         return cls(b"", 204, [("Cache-Control", "no-store")])
 
-    def set_cookie(self, name: str, value: str, *, max_age: int, secure: bool, samesite: str) -> None:
-        """The lesson's cookie: httpOnly (no JavaScript can read it), Path=/, no Domain."""
-        attributes = f"; Max-Age={max_age}; Path=/; HttpOnly" + ("; Secure" if secure else "") + f"; SameSite={samesite}"
-        self.headers.append(("Set-Cookie", f"{name}={value}{attributes}"))
-
     def __call__(self, environ, start_response):
         body = b"" if environ.get("REQUEST_METHOD") == "HEAD" else self.body
         headers = self.headers

@@ -61,7 +61,7 @@ class Throttle:
         self.next_purge = 0.0  # this process's own schedule; every worker does its share
 
     def housekeeping(self) -> None:
-        """Drop rows that can no longer matter (revoked tokens past expiry, counters past their window).
+        """Drop rows that can no longer matter (counters past their window, ended sign-ins).
 
         Rides on every login, failed login, signup and logout, so the tables stay bounded whatever
         the traffic is (a flood of failures with no success included), at most once a minute.

@@ -110,7 +110,7 @@ class Verifier:
     signature and claims cannot change: so the result of the signature check is
     remembered for the most recent tokens (a bounded cache; a token that fails is
     never remembered). What can change is checked on every request: the time
-    here, and revocation, the token version and the user in the database.
+    here, and the session, the token version and the user in the database.
     """
 
     def __init__(self, keys: tuple[bytes, ...], cache_size: int = 4096):

@@ -1,7 +1,7 @@
 """What versions 2 and 3 added to the lesson's login, one folder a feature.
 
 Each folder holds the whole feature: ``handlers.py`` (its routes, listed in routing.py),
-``queries.py`` (its SQL, mixed into the store in store/__init__.py) and its protocol module
+``queries.py`` (its SQL, mixed into the store in store/sql_store.py) and its protocol module
 (``totp.py``, ``webauthn.py``, ``providers.py``, ...). The lesson's core stays at the top of the
 package: ``routing.py``, ``middleware/token_required.py``, ``tokens.py``, ``passwords.py``,
 ``store/`` and ``handlers/``.

@@ -1,7 +1,6 @@
 """Queries of "Sign in with GitHub / OpenID Connect": linked identities and pending sign-ins.
 
-A mixin of both backends (``SqliteStore``, ``PostgresStore``), written once as the rest of
-the store: ``identities`` links (provider, issuer, subject) to one account; ``oauth_states``
+A query group mixed into ``SQLStore`` (store/sql_store.py), written once for both backends: ``identities`` links (provider, issuer, subject) to one account; ``oauth_states``
 holds a sign-in between its start and its callback, keyed by the hash of its ``state``, bound
 to the hash of the browser's cookie value, and deleted as it is read (single use).
 """

@@ -15,7 +15,7 @@ WRONG_PASSWORD = "current_password is wrong"
 
 def check_current_password(request: Request, services, body: dict, field: str = "current_password") -> str:
     """The uid's throttle key once ``current_password`` (or ``field``) is right (the caller reports the
-    success with ``app.throttle.login_succeeded`` when the whole change is, and the proof with
+    success with ``services.throttle.login_succeeded`` when the whole change is, and the proof with
     ``fresh_sign_in.reauthenticated``); else 403, counted as a failed login. An account with no
     password (made by OAuth) has none that can be right."""
     current = validation.string_field(body, field)
