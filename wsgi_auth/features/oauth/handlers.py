@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ...errors import HTTPError
 from ...http import Request, Response, cookie_value, own_origin
 from ...middleware.static import PAGE_HEADERS
+from ...throttle import Throttled
 from ..account import notices
 from ..events import events
 from ..reauth.fresh_sign_in import require_fresh_sign_in
@@ -162,7 +163,7 @@ def callback(request: Request, app) -> Response:
         # It is a signup like any other, and counts against the same limit per address.
         try:
             app.throttle.attempt_signup(request.remote_addr)
-        except HTTPError:
+        except Throttled:
             return failure_page(app, oauth.TOO_MANY)
         linked = app.store.create_user_with_identity(
             oauth.uid_candidates(identity.login), identity.name or identity.login, identity.email,
