@@ -10,13 +10,18 @@ import itertools
 import pytest
 from support import ALLOWED_ORIGINS, CSRF_REFUSED, X_ORIGIN, assert_error, new_client
 
+from wsgi_auth import hash_gate, throttle
 from wsgi_auth.errors import HTTPError
+from wsgi_auth.features.passkeys import webauthn
+from wsgi_auth.http import RENEWAL
 from wsgi_auth.middleware.cors import CORSMiddleware, OriginPolicy
 from wsgi_auth.middleware.csrf import CSRFMiddleware
-from wsgi_auth.middleware.errors import ErrorMiddleware
+from wsgi_auth.middleware.errors import SERVER_ERROR, STATUSES, ErrorMiddleware, as_http_error
 from wsgi_auth.middleware.static import StaticFiles
 from wsgi_auth.middleware.token_required import TokenRequired
 from wsgi_auth.routing import Router
+from wsgi_auth.store import StoreUnavailable
+from wsgi_auth.throttle import Throttled
 
 RAISING = ("auth", "static", "csrf")  # under ErrorMiddleware, in any order
 
@@ -97,3 +102,51 @@ def test_the_real_stack_has_every_raising_layer_under_error_middleware_and_cors_
 def test_the_real_stack_refuses_csrf_as_before(client):
     resp = client.post("/api/user", "x", content_type="text/plain", status=403)
     assert_error(resp, 403, message_contains=CSRF_REFUSED)
+
+
+# -- the error table: what the layers below the web raise, answered ---------------------------------------------
+
+
+def raising(error, environ_extra=None):
+    """A WSGI app that raises ``error`` (after putting ``environ_extra`` into the environ), under ErrorMiddleware."""
+
+    def app(environ, start_response):
+        environ.update(environ_extra or {})
+        raise error
+
+    return new_client(ErrorMiddleware(app))
+
+
+@pytest.mark.parametrize(
+    "error, status, message, retry_after",
+    [
+        (Throttled("Too many failed logins for this user id; try again in 7 seconds", 7), 429,
+         "Too many failed logins for this user id; try again in 7 seconds", "7"),
+        (throttle.Busy(throttle.BUSY_USER, 1), 503, throttle.BUSY_USER, "1"),
+        (hash_gate.Busy(hash_gate.BUSY, 3), 503, hash_gate.BUSY, "3"),
+        (StoreUnavailable(), 503, "The database cannot be read", "5"),
+        (StoreUnavailable(written=True), 503, "The database cannot be written", "5"),
+        (webauthn.NoSite(webauthn.NoSite.message), 400, "The request's Host header names no site for passkeys", None),
+    ],
+)  # fmt: skip
+def test_each_domain_exception_is_answered_by_the_table(error, status, message, retry_after):
+    resp = raising(error).get("/api/anything", status=status)
+    assert_error(resp, status, message)
+    assert resp.headers.get("Retry-After") == retry_after
+    assert as_http_error(error).status == STATUSES[type(error)] == status
+
+
+def test_a_bug_is_a_generic_500_and_its_text_stays_in_the_log(caplog):
+    resp = raising(KeyError("secret detail")).get("/api/anything", status=500)
+    assert_error(resp, 500, SERVER_ERROR)
+    assert b"secret detail" not in resp.body and "secret detail" in caplog.text
+
+
+def test_an_error_answer_gets_the_renewed_cookie_unless_it_sets_that_cookie_itself():
+    renewal = {RENEWAL: [("Set-Cookie", "jwt_python_flask=renewed; Max-Age=3600; Path=/")]}
+    resp = raising(HTTPError(400, "Bad"), renewal).get("/api/anything", status=400)
+    assert resp.headers.getall("Set-Cookie") == ["jwt_python_flask=renewed; Max-Age=3600; Path=/"]
+    own = HTTPError(401, "Signed out", [("Set-Cookie", "jwt_python_flask=; Max-Age=0; Path=/")])
+    resp = raising(own, renewal).get("/api/anything", status=401)
+    assert resp.headers.getall("Set-Cookie") == ["jwt_python_flask=; Max-Age=0; Path=/"]
+    assert raising(HTTPError(400, "Bad")).get("/api/anything", status=400).headers.getall("Set-Cookie") == []
