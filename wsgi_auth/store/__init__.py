@@ -3,7 +3,7 @@
 ``open_store(database)`` picks the backend from the setting: a
 ``postgresql://`` URL, or else a sqlite file path. Both offer the same methods
 (:class:`base.SQLStore`); a database that cannot be reached while serving
-raises :class:`StoreUnavailable`, a 503 with the contract's JSON body.
+raises :class:`StoreUnavailable` (no HTTP here: middleware/errors.py answers it 503, ``Retry-After: 5``).
 
 How to add a table (both backends, one commit):
 
