@@ -126,7 +126,7 @@ def raising(error, environ_extra=None):
         (hash_gate.Busy(hash_gate.BUSY, 3), 503, hash_gate.BUSY, "3"),
         (StoreUnavailable(), 503, "The database cannot be read", "5"),
         (StoreUnavailable(written=True), 503, "The database cannot be written", "5"),
-        (webauthn.NoSite(webauthn.NoSite.message), 400, "The request's Host header names no site for passkeys", None),
+        (webauthn.NoSite(), 400, "The request's Host header names no site for passkeys", None),
     ],
 )  # fmt: skip
 def test_each_domain_exception_is_answered_by_the_table(error, status, message, retry_after):

@@ -32,5 +32,7 @@ class CSRFMiddleware:
                 raise HTTPError(403, "Cross-site request refused: origin not allowed")
             json_body = parse_options_header(environ.get("CONTENT_TYPE", ""))[0] == "application/json"
             if not json_body and "HTTP_X_ORIGIN" not in environ:
-                raise HTTPError(403, "Cross-site request refused: send Content-Type: application/json or an X-Origin header")
+                raise HTTPError(
+                    403, "Cross-site request refused: send Content-Type: application/json or an X-Origin header"
+                )
         return self.app(environ, start_response)

@@ -11,23 +11,21 @@ refusing a preflight (it sits above this layer), is written by :func:`answer` to
 
 import logging
 
+from .. import hash_gate, throttle
 from ..errors import REASONS, HTTPError
 from ..features.passkeys import webauthn
-from ..hash_gate import Busy as GateBusy
 from ..http import RENEWAL, Response
 from ..store import StoreUnavailable
-from ..throttle import Busy as ThrottleBusy
-from ..throttle import Throttled
 
 log = logging.getLogger("wsgi_auth")
 
 # What the domain's refusals are answered: exception class -> status. Each carries ``message``, the
 # sentence of the body, and may carry ``retry_after``, seconds sent as ``Retry-After``.
 STATUSES = {
-    Throttled: 429,  # throttle.py: too many failed logins, signups, reset requests, ... lately
-    ThrottleBusy: 503,  # throttle.py: other logins of the uid still being judged, for too long
-    GateBusy: 503,  # hash_gate.py: the login gate's wait would be too long
-    StoreUnavailable: 503,  # store/: the database cannot be read or written right now
+    throttle.Throttled: 429,  # too many failed logins, signups, reset requests, ... lately
+    throttle.Busy: 503,  # other logins of the uid still being judged, for too long
+    hash_gate.Busy: 503,  # the login gate's wait would be too long
+    StoreUnavailable: 503,  # the database cannot be read or written right now
     webauthn.NoSite: 400,  # the request names no site for passkeys
 }
 SERVER_ERROR = "Something went wrong on the server"
@@ -55,7 +53,7 @@ def error_response(error: HTTPError) -> Response:
 
 
 def answer(error: HTTPError, environ, start_response):
-    """Answer the request with ``error`` (for CORS's refused preflight, and for :class:`ErrorMiddleware`)."""
+    """Answer the request with ``error``: for CORS's refused preflight, the one error answered above this layer."""
     return error_response(error)(environ, start_response)
 
 

@@ -51,7 +51,9 @@ class Refused(Exception):
 class NoSite(Exception):
     """The request names no site a passkey could be for (a 400): no ``WSGI_AUTH_PUBLIC_URL`` and no usable ``Host``."""
 
-    message = "The request's Host header names no site for passkeys"
+    def __init__(self, message: str = "The request's Host header names no site for passkeys"):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +92,7 @@ def relying_party(settings, environ) -> RelyingParty:
     else:
         found = _split(f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}")
     if found is None:
-        raise NoSite(NoSite.message)
+        raise NoSite()
     scheme, host, port = found
     origins = [_origin(scheme, host, port)]
     for allowed in settings.allowed_origins:
