@@ -12,8 +12,8 @@ import pytest
 
 from support import PASSWORD, assert_error, db_rows, login, new_client, signup, token_for, with_token
 from wsgi_auth import passwords
-from wsgi_auth.errors import HTTPError
-from wsgi_auth.hash_gate import BUSY, HashGate
+from wsgi_auth.hash_gate import BUSY, Busy, HashGate
+from wsgi_auth.middleware.errors import as_http_error
 
 WAIT = 10  # seconds any event here may take on a loaded machine (a limit, never a pause)
 
@@ -45,7 +45,7 @@ class Holder:
                 self.has_turn.set()
                 TURNS.put(self)
                 self.release.wait(WAIT)
-        except HTTPError as error:
+        except Busy as error:
             self.error = error
             self.has_turn.set()
             TURNS.put(self)
@@ -92,11 +92,12 @@ def test_a_request_beyond_the_longest_wait_gets_503_with_retry_after_when_it_wou
     holding = Holder(gate, "flood")
     assert holding.has_turn.wait(WAIT)
     waiting = [queue(gate, "flood", []) for _ in range(2)]  # expected waits 1 s and 2 s: within 2.5 s
-    with pytest.raises(HTTPError) as refused:
+    with pytest.raises(Busy) as refused:
         with gate.turn("flood"):  # 3 s
             pass
-    assert refused.value.status == 503 and refused.value.message == BUSY
-    assert dict(refused.value.headers)["Retry-After"] == "3"
+    assert refused.value.message == BUSY and refused.value.retry_after == 3
+    answer = as_http_error(refused.value)  # the gate knows no HTTP: the error table says 503, Retry-After
+    assert answer.status == 503 and answer.message == BUSY and dict(answer.headers)["Retry-After"] == "3"
     # Another address is not refused: its turn comes next (the flood has had its turn this round).
     assert gate.expected_wait("victim") == 1
     victim = queue(gate, "victim", [])
@@ -122,12 +123,12 @@ def test_a_full_gate_turns_away_the_newest_of_the_longest_backlog_never_the_newc
     holding = Holder(gate, "flood", served)
     assert holding.has_turn.wait(WAIT)
     flood = [queue(gate, "flood", served) for _ in range(3)]  # capacity reached
-    with pytest.raises(HTTPError) as refused:
+    with pytest.raises(Busy) as refused:
         with gate.turn("flood"):  # would come last: it is the one turned away
             pass
-    assert refused.value.status == 503
+    assert as_http_error(refused.value).status == 503
     victim = queue(gate, "victim", served)  # comes before the flood's newest, which makes room
-    assert flood[-1].has_turn.wait(WAIT) and flood[-1].error.status == 503
+    assert flood[-1].has_turn.wait(WAIT) and isinstance(flood[-1].error, Busy)
     drain(5)
     assert served == ["flood", "victim", "flood", "flood"]
 

@@ -309,6 +309,12 @@ def test_a_passkey_login_asks_for_no_second_factor(client, alice, make_client):
 # -- the relying party ----------------------------------------------------------------------------------
 
 
+def test_a_request_that_names_no_host_gets_400_for_passkey_options(app):
+    """webauthn.py raises its own NoSite, knowing no HTTP; the error table answers it 400."""
+    resp = new_client(app, HTTP_HOST="").post_json("/api/authenticate/passkey/options", {}, status=400)
+    assert_error(resp, 400, "The request's Host header names no site for passkeys")
+
+
 def test_the_public_url_is_the_relying_party(make_app):
     app = make_app(public_url="https://auth.example.com")
     client = new_client(app)

@@ -187,6 +187,24 @@ def test_a_maximum_age_shorter_than_the_ttl_caps_the_first_token(make_app, clock
     assert attrs["max-age"] == "600" and unverified_claims(value)["exp"] == int(clock()) + 600
 
 
+@pytest.mark.parametrize("fails", ["handler", "router"])
+def test_a_request_that_renews_the_session_and_then_fails_still_gets_the_renewed_cookie(alice, clock, fails):
+    """The error answer is written by ErrorMiddleware, above the token layer: it carries the renewal too,
+    else the browser would keep a token past half its life and lose the session at its end."""
+    old = unverified_claims(alice.cookies["jwt_python_flask"])
+    clock.advance(TTL / 2 + 1)
+    if fails == "handler":  # a handler's own 400: the body is not JSON
+        resp = alice.put("/api/user", "not json", headers=X_ORIGIN, content_type="application/json", status=400)
+        assert_error(resp, 400)
+    else:  # the router's 404, after the token layer signed the request in
+        resp = alice.get("/api/nothing", status=404)
+        assert_error(resp, 404)
+    _, value, attrs, _ = the_cookie(resp)  # exactly one Set-Cookie: the renewed token
+    new = unverified_claims(value)
+    assert new["sid"] == old["sid"] and new["jti"] != old["jti"] and attrs["max-age"] == str(TTL)
+    assert "Set-Cookie" not in alice.get("/api/id").headers  # the browser keeps the renewed token
+
+
 def test_a_handlers_own_cookie_wins_over_renewal(alice, clock):
     clock.advance(TTL / 2 + 1)
     resp = alice.delete("/api/authenticate", headers=X_ORIGIN)

@@ -62,7 +62,7 @@ def build_stack(services: Services):
     app = TokenRequired(app, services.store, services.sessions, settings)  # cookie -> JWT -> session -> current user
     app = StaticFiles(app, settings.public_dir)            # public/ pages; /api/ goes on
     app = CSRFMiddleware(app, policy)                      # state-changing requests from foreign pages: 403
-    app = ErrorMiddleware(app)                             # anything that escapes -> logged, JSON 500
+    app = ErrorMiddleware(app)                             # every error raised below -> its JSON answer
     app = CORSMiddleware(app, policy)                      # preflight; CORS headers on every answer
     app = AccessLogMiddleware(app, settings.access_log, settings.log_format)  # one line per request
     if settings.trusted_proxies:

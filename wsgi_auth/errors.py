@@ -1,10 +1,12 @@
-"""HTTP errors: what a request that fails is answered, before it is a response.
+"""HTTP errors of the web layer: what a request that fails is answered, before it is a response.
 
 A leaf module: it imports nothing from the package, so every other module may
-use it. Handlers ``raise HTTPError(401, "Invalid user id or password")``; the
-router and the layers turn it into the contract's JSON body with
-:meth:`wsgi_auth.http.Response.error`, and :class:`wsgi_auth.middleware.errors.ErrorMiddleware`
-answers anything that still escapes.
+use it, but the layers below the web do not (store/, tokens, totp, webauthn, the
+throttle, the login gate, passwords, mail, the OAuth protocol: they raise their own
+exceptions; tests/test_structure.py). Handlers, the router and the middleware
+``raise HTTPError(401, "Invalid user id or password")``; one place,
+:class:`wsgi_auth.middleware.errors.ErrorMiddleware`, turns it (and the domain's
+exceptions, by its table) into the contract's JSON body.
 """
 
 REASONS = {
@@ -32,7 +34,3 @@ class HTTPError(Exception):
         self.message = message
         self.headers = headers or []
         self.data = data  # null, but for the one answer that says what to send next (login: mfa_required)
-
-    def body(self) -> dict:
-        """The contract's error body: ``{"message", "data": null, "error"}``."""
-        return {"message": self.message, "data": self.data, "error": REASONS.get(self.status, "Error")}

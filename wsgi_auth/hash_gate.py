@@ -34,11 +34,19 @@ import math
 import threading
 
 from . import passwords
-from .errors import HTTPError
 
 BUSY = "Too many logins at once; try again shortly"
 SMOOTHING = 0.2  # weight of the newest turn in the measured turn time
 LONGEST_WAIT = 600  # seconds; a turn that never comes (a hash that hangs) ends in 503, never in a hang
+
+
+class Busy(Exception):
+    """Turned away (a 503): ``retry_after`` seconds, when the request would have been served."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
 
 
 class _Ticket:
@@ -104,8 +112,8 @@ class HashGate:
                 return len(self._queue) + len(self._again)
             return sum(1 for ticket in self._queue if ticket.address == address)
 
-    def busy(self, seconds: float) -> HTTPError:
-        return HTTPError(503, BUSY, [("Retry-After", str(max(1, math.ceil(seconds))))])
+    def busy(self, seconds: float) -> Busy:
+        return Busy(BUSY, max(1, math.ceil(seconds)))
 
     # -- the turns ---------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ SESSION = "wsgi_auth.session"  # that token's live session: the store's TokenChe
 TOKEN_STATE = "wsgi_auth.token"  # "missing" or "invalid" when no user is signed in
 LOG_UID = "wsgi_auth.log_uid"  # the account a request acted for, for the access log
 REQUEST_ID = "wsgi_auth.request_id"  # this request's id, also sent as X-Request-ID
+RENEWAL = "wsgi_auth.renewal"  # the Set-Cookie header renewing the session, for an error answer too (token_required.py)
 
 STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 JSON_HEADERS = (
@@ -202,13 +203,6 @@ class Response:
     def json(cls, data, status: int = 200) -> "Response":
         body = _encode_json(data).encode("utf-8")
         return cls(body, status, list(JSON_HEADERS))
-
-    @classmethod
-    def error(cls, error: HTTPError) -> "Response":
-        """The contract's JSON error body for ``error``, with its extra headers."""
-        response = cls.json(error.body(), error.status)
-        response.headers.extend(error.headers)
-        return response
 
     @classmethod
     def no_content(cls) -> "Response":

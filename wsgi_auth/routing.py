@@ -6,7 +6,8 @@ non-Admin on an Admin route, 403 ``reauth_required`` on a FRESH route without a 
 sign-in; middleware/token_required.py) and calls it. An unknown path is 404; a known path
 with another method is 405 with an ``Allow`` header. ``HEAD`` is answered wherever
 ``GET`` is, by the ``GET`` handler (RFC 9110): same status and headers, no body.
-Every refusal, and every ``HTTPError`` a handler raises, is answered here.
+Every refusal is raised, as is every ``HTTPError`` a handler raises: ErrorMiddleware
+(middleware/errors.py) answers them all.
 """
 
 import re
@@ -103,11 +104,7 @@ class Router:
         raise HTTPError(404, f"No API endpoint at {path}" if len(path) < 100 and path.isprintable() else "No such API endpoint")
 
     def __call__(self, environ, start_response):
-        try:
-            response = self.respond(environ)
-        except HTTPError as error:
-            response = Response.error(error)
-        return response(environ, start_response)
+        return self.respond(environ)(environ, start_response)
 
     def respond(self, environ) -> Response:
         methods, params = self.match(environ.get("PATH_INFO", ""))

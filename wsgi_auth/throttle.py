@@ -14,7 +14,6 @@ import dataclasses
 import math
 import time
 
-from .errors import HTTPError
 from .features.events import events
 
 FAILURE_WINDOW = 15 * 60
@@ -40,6 +39,24 @@ IN_FLIGHT_WAIT = 30  # seconds an attempt waits for those in flight before it gi
 BUSY_USER = "Other logins of this user id are being checked; try again shortly"
 
 
+class Throttled(Exception):
+    """Too many attempts lately (a 429): ``message`` for people, ``retry_after`` seconds until one is allowed."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Busy(Exception):
+    """Other attempts of this uid are still being judged, too long to wait for them (a 503)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
 @dataclasses.dataclass(frozen=True)
 class Attempt:
     """A login attempt in flight: recorded, its password not yet judged."""
@@ -51,7 +68,7 @@ class Attempt:
 
 def _refuse(message: str, oldest: float, window: float, now: float):
     wait = max(1, math.ceil(oldest + window - now))
-    raise HTTPError(429, message.format(wait=wait), [("Retry-After", str(wait))])
+    raise Throttled(message.format(wait=wait), wait)
 
 
 class Throttle:
@@ -105,7 +122,7 @@ class Throttle:
             if kind != "in_flight":
                 self._refuse_login(kind, oldest, now)
             if time.monotonic() > gives_up:
-                raise HTTPError(503, BUSY_USER, [("Retry-After", "1")])
+                raise Busy(BUSY_USER, 1)
             time.sleep(IN_FLIGHT_POLL)  # they are being hashed now: settled within about one hash
 
     def login_failed(self, attempt: Attempt) -> None:

@@ -1,7 +1,8 @@
 """CORS: which other origins may call the API with the user's cookie (lesson steps 2 and 16)."""
 
 from ..errors import HTTPError
-from ..http import Response, own_origin
+from ..http import own_origin
+from .errors import answer
 
 ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOW_HEADERS = "Content-Type, X-Origin"  # the lesson's fetchOptions headers
@@ -28,7 +29,8 @@ class CORSMiddleware:
     """Answers preflight ``OPTIONS`` requests itself, before routing and without authentication,
     and adds ``Access-Control-Allow-Origin: <origin>`` with credentials to every response for an
     allowed origin, errors included. Any other origin gets no CORS header at all; ``*`` is never
-    sent, since browsers refuse it together with credentials.
+    sent, since browsers refuse it together with credentials. It sits above ErrorMiddleware, so that
+    error answers get those headers too; the refused preflight it answers itself (middleware/errors.py: answer).
     """
 
     def __init__(self, app, policy: OriginPolicy):
@@ -58,7 +60,7 @@ class CORSMiddleware:
             and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
         ):
             if not allowed:
-                return Response.error(HTTPError(403, "Origin not allowed"))(environ, start_response_with_cors)
+                return answer(HTTPError(403, "Origin not allowed"), environ, start_response_with_cors)
             cors_headers[2:3] = [
                 ("Access-Control-Allow-Methods", ALLOW_METHODS),
                 ("Access-Control-Allow-Headers", ALLOW_HEADERS),

@@ -3,7 +3,6 @@
 from werkzeug.http import parse_options_header
 
 from ..errors import HTTPError
-from ..http import Response
 from .cors import OriginPolicy
 
 STATE_CHANGING = frozenset(("POST", "PUT", "PATCH", "DELETE"))
@@ -19,7 +18,7 @@ class CSRFMiddleware:
       which CORS answers only for allowed origins.
 
     Login is state-changing too (login CSRF). Decided from headers alone, before
-    the body is read.
+    the body is read. The refusal is raised, for ErrorMiddleware to answer.
     """
 
     def __init__(self, app, policy: OriginPolicy):
@@ -30,17 +29,10 @@ class CSRFMiddleware:
         if environ["REQUEST_METHOD"] in STATE_CHANGING:
             origin = environ.get("HTTP_ORIGIN")
             if origin is not None and not self.policy.allows(origin, environ):
-                return refuse("Cross-site request refused: origin not allowed", environ, start_response)
+                raise HTTPError(403, "Cross-site request refused: origin not allowed")
             json_body = parse_options_header(environ.get("CONTENT_TYPE", ""))[0] == "application/json"
             if not json_body and "HTTP_X_ORIGIN" not in environ:
-                return refuse(
-                    "Cross-site request refused: send Content-Type: application/json or an X-Origin header",
-                    environ,
-                    start_response,
+                raise HTTPError(
+                    403, "Cross-site request refused: send Content-Type: application/json or an X-Origin header"
                 )
         return self.app(environ, start_response)
-
-
-def refuse(message: str, environ, start_response):
-    """The 403 answer itself: a layer that refuses answers, so no exception depends on the layer above."""
-    return Response.error(HTTPError(403, message))(environ, start_response)

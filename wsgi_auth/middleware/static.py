@@ -15,7 +15,8 @@ class StaticFiles:
     """Serves ``GET``/``HEAD`` of files inside ``public_dir``; ``/`` is ``index.html``.
 
     ``safe_join`` refuses any path that would leave the folder (``..``, absolute
-    paths); hidden files and folders are never served.
+    paths); hidden files and folders are never served. A refusal (404, 405) is raised, for
+    ErrorMiddleware to answer.
     """
 
     def __init__(self, app, public_dir: str):
@@ -27,13 +28,8 @@ class StaticFiles:
         if path.startswith("/api/") or path == "/api":
             return self.app(environ, start_response)
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
-            error = HTTPError(405, "Static files can only be read", [("Allow", "GET, HEAD")])
-            return Response.error(error)(environ, start_response)
-        try:
-            response = self.file_response(path)
-        except HTTPError as error:
-            response = Response.error(error)
-        return response(environ, start_response)
+            raise HTTPError(405, "Static files can only be read", [("Allow", "GET, HEAD")])
+        return self.file_response(path)(environ, start_response)
 
     def file_response(self, path: str) -> Response:
         relative = "index.html" if path == "/" else path.lstrip("/")

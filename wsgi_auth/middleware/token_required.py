@@ -9,7 +9,8 @@ nobody is signed in, 403 for a non-Admin on an Admin route, and 403 ``reauth_req
 
 A token signs a user in only while its session is live (features/sessions/lifecycle.py). When it
 has less than half its lifetime left, the answer carries a fresh cookie for the
-same session, unless the handler set that cookie itself (logout, password change).
+same session, unless the handler set that cookie itself (logout, password change); an error
+answer carries it too (ErrorMiddleware adds it from ``environ[RENEWAL]``).
 """
 
 from enum import Enum
@@ -18,7 +19,7 @@ from .. import tokens
 from ..errors import HTTPError
 from ..features.reauth.fresh_sign_in import require_fresh_sign_in
 from ..features.sessions.lifecycle import limits
-from ..http import CLAIMS, LOG_UID, SESSION, TOKEN_STATE, USER, Request, cookie_value
+from ..http import CLAIMS, LOG_UID, RENEWAL, SESSION, TOKEN_STATE, USER, Request, cookie_value
 from ..roles import ADMIN_ROLE
 from ..tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -90,6 +91,7 @@ class TokenRequired:
         renewed = self.authenticate(environ)
         if not renewed:
             return self.app(environ, start_response)
+        environ[RENEWAL] = renewed  # for an error answer, which ErrorMiddleware writes above this layer
         prefix = self.cookie_name + "="
 
         def start_with_renewed_cookie(status, headers, exc_info=None):

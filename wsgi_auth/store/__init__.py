@@ -4,7 +4,7 @@
 ``postgresql://`` URL (only then is psycopg imported), or else a sqlite file path. Both
 offer the same methods (:class:`SQLStore`, composed in ``sql_store.py`` from the core's
 queries in ``base.py`` and each feature's ``features/<name>/queries.py``); a database that cannot be reached while serving
-raises :class:`StoreUnavailable`, a 503 with the contract's JSON body.
+raises :class:`StoreUnavailable` (no HTTP here: middleware/errors.py answers it 503, ``Retry-After: 5``).
 
 How to add a table (both backends, one commit):
 

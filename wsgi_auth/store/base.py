@@ -9,7 +9,6 @@ name; methods that return more than a user return a named tuple.
 import contextlib
 
 from ..config import ConfigError
-from ..errors import HTTPError
 from ..rows import PUBLIC_COLUMNS, Credentials, TokenCheck, iso, public
 from .schema import COPIED_TABLES, MIGRATIONS, MIGRATIONS_TABLE
 
@@ -23,16 +22,18 @@ TOKEN_CHECK_SQL = (
 )
 
 
-class StoreUnavailable(HTTPError):
-    """The database cannot be reached or read right now: a 503 for the client, a line for the CLI.
-    ``written=True``: it answers but refuses a write (a full disk, a read-only file or server).
+class StoreUnavailable(Exception):
+    """The database cannot be reached or read right now: a 503 for the client (middleware/errors.py), a line
+    for the CLI. ``written=True``: it answers but refuses a write (a full disk, a read-only file or server).
 
     The message never names the database URL (it may hold a password) nor the driver's text.
     """
 
+    retry_after = 5  # seconds: a restarted server or a freed disk is back by then, most likely
+
     def __init__(self, written: bool = False):
-        message = "The database cannot be written" if written else "The database cannot be read"
-        super().__init__(503, message, [("Retry-After", "5")])
+        self.message = "The database cannot be written" if written else "The database cannot be read"
+        super().__init__(self.message)
 
 
 class StoreUnreachableAtStart(ConfigError):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ...errors import HTTPError
 from ...http import PAGE_HEADERS, Request, Response, cookie_value, own_origin
+from ...throttle import Throttled
 from ..account import notices
 from ..events import events
 from ..reauth.fresh_sign_in import require_fresh_sign_in
@@ -160,7 +161,7 @@ def callback(request: Request, services) -> Response:
         # It is a signup like any other, and counts against the same limit per address.
         try:
             services.throttle.attempt_signup(request.remote_addr)
-        except HTTPError:
+        except Throttled:
             return failure_page(services, oauth.TOO_MANY)
         linked = services.store.create_user_with_identity(
             oauth.uid_candidates(identity.login), identity.name or identity.login, identity.email,

@@ -16,8 +16,6 @@ import secrets
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from ...errors import HTTPError
-
 RP_NAME = "wsgi_auth"  # what the browser's passkey dialog calls us
 CHALLENGE_BYTES = 32  # 256 random bits per ceremony (ASVS 6.7.2 asks for 64)
 CHALLENGE_TTL = 300  # seconds from options to answer (API.md: 5 minutes)
@@ -48,6 +46,14 @@ class Refused(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class NoSite(Exception):
+    """The request names no site a passkey could be for (a 400): no ``WSGI_AUTH_PUBLIC_URL`` and no usable ``Host``."""
+
+    def __init__(self, message: str = "The request's Host header names no site for passkeys"):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +92,7 @@ def relying_party(settings, environ) -> RelyingParty:
     else:
         found = _split(f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}")
     if found is None:
-        raise HTTPError(400, "The request's Host header names no site for passkeys")
+        raise NoSite()
     scheme, host, port = found
     origins = [_origin(scheme, host, port)]
     for allowed in settings.allowed_origins:
