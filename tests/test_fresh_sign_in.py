@@ -13,7 +13,7 @@ from support import (
     COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, reauth, signup, the_cookie, token_of,
 )
 from support.webauthn_authenticator import UP, SoftAuthenticator, b64url
-from wsgi_auth.errors import HTTPError
+from wsgi_auth.http import HTTPError
 from wsgi_auth.features.reauth.fresh_sign_in import require_fresh_sign_in
 from wsgi_auth.http import Request, iso_time
 

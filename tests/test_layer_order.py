@@ -11,7 +11,7 @@ import pytest
 from support import ALLOWED_ORIGINS, CSRF_REFUSED, X_ORIGIN, assert_error, new_client
 
 from wsgi_auth import hash_gate, throttle
-from wsgi_auth.errors import HTTPError
+from wsgi_auth.http import HTTPError
 from wsgi_auth.features.passkeys import webauthn
 from wsgi_auth.http import RENEWAL
 from wsgi_auth.middleware.cors import CORSMiddleware, OriginPolicy

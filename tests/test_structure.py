@@ -72,7 +72,8 @@ def test_the_graph_is_read_from_the_source():
     graph = import_graph()
     assert "wsgi_auth.http" in graph["wsgi_auth.routing"]
     assert "wsgi_auth.tokens" in graph["wsgi_auth.middleware.token_required"]
-    assert graph["wsgi_auth.errors"] == set()  # the leaf everything may import
+    assert graph["wsgi_auth.http"] == set()  # the web layer's leaf: Request, Response, HTTPError
+    assert graph["wsgi_auth.rows"] == set()  # the store's leaf
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -104,7 +105,7 @@ BELOW_THE_WEB = (
     "wsgi_auth.throttle", "wsgi_auth.hash_gate", "wsgi_auth.passwords", "wsgi_auth.mail",
     "wsgi_auth.features.oauth.providers",
 )  # fmt: skip
-THE_WEB = ("wsgi_auth.http", "wsgi_auth.errors")
+THE_WEB = ("wsgi_auth.http", "wsgi_auth.middleware", "wsgi_auth.routing")
 ERROR_ANSWERS = "wsgi_auth.middleware.errors"  # the one module that writes an error answer
 
 
@@ -152,7 +153,7 @@ def test_the_layers_below_the_web_use_no_request_or_response_of_werkzeug():
 
 def error_answer_sites(tree: ast.AST) -> list[str]:
     """What in a module writes an error answer: a dict with the error body's keys, ``Response.error``, the
-    status reasons (``REASONS``) of errors.py, a call of middleware/errors.py's ``error_response``."""
+    status reasons (``REASONS``) of http.py, a call of middleware/errors.py's ``error_response``."""
     sites = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
@@ -161,9 +162,9 @@ def error_answer_sites(tree: ast.AST) -> list[str]:
                 sites.append(f"line {node.lineno}: an error body")
         elif isinstance(node, ast.Attribute) and node.attr == "error" and getattr(node.value, "id", "") == "Response":
             sites.append(f"line {node.lineno}: Response.error")
-        elif isinstance(node, ast.Attribute) and node.attr == "REASONS" and getattr(node.value, "id", "") == "errors":
-            sites.append(f"line {node.lineno}: errors.REASONS")
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "errors":
+        elif isinstance(node, ast.Attribute) and node.attr == "REASONS" and getattr(node.value, "id", "") == "http":
+            sites.append(f"line {node.lineno}: http.REASONS")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "http":
             sites += [f"line {node.lineno}: import of REASONS" for alias in node.names if alias.name == "REASONS"]
         elif isinstance(node, ast.Name) and node.id == "error_response":
             sites.append(f"line {node.lineno}: error_response")
@@ -174,12 +175,10 @@ def test_error_answers_are_written_in_one_module():
     files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     writers = {}
     for module, path in files.items():
-        if module == "wsgi_auth.errors":
-            continue  # where HTTPError and REASONS are defined
         if sites := error_answer_sites(ast.parse(path.read_text("utf-8"))):
             writers[module] = sites
     assert set(writers) == {ERROR_ANSWERS}, writers
-    sample = 'Response.error(e)\nx = {"message": m, "data": None, "error": r}\nfrom ..errors import REASONS'
+    sample = 'Response.error(e)\nx = {"message": m, "data": None, "error": r}\nfrom ..http import REASONS'
     assert sorted(error_answer_sites(ast.parse(sample))) == [
         "line 1: Response.error", "line 2: an error body", "line 3: import of REASONS"]  # fmt: skip
 

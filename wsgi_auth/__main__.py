@@ -15,11 +15,10 @@ import sys
 
 from . import passwords, validation
 from .config import ConfigError, check_database, database_label, load_settings
-from .errors import HTTPError
 from .features.events import events
 from .features.mfa import totp
 from .features.reset.handlers import new_link
-from .http import iso_time
+from .http import HTTPError, iso_time
 from .store import COPIED_TABLES, SQLStore, StoreUnavailable, open_store
 
 DEFAULT_PUBLIC_URL = "http://localhost:8587"  # serve.py's address, when WSGI_AUTH_PUBLIC_URL is not set

@@ -3,7 +3,12 @@
 A :class:`Request` reads straight from the WSGI ``environ`` (PEP 3333), so every
 HTTP detail the lesson talks about is one visible line: the cookie header, the
 ``Origin``, the ``Content-Type``, the body. A :class:`Response` is a status, a
-list of headers and the body bytes.
+list of headers and the body bytes. An :class:`HTTPError` is an answer that is not a
+success, before it is a response: handlers, the router and the middleware raise it, and one
+place, :class:`wsgi_auth.middleware.errors.ErrorMiddleware`, writes it (and the domain's own
+exceptions, by its table) as the contract's JSON body. The layers below the web (store/,
+tokens, TOTP, passkeys, the throttle, the login gate, passwords, mail, the OAuth protocol)
+import nothing of this module: they raise their own exceptions (tests/test_structure.py).
 """
 
 import json
@@ -13,7 +18,32 @@ from urllib.parse import parse_qsl
 
 from werkzeug.http import parse_options_header
 
-from .errors import HTTPError
+REASONS = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+    501: "Not implemented",
+    503: "Service unavailable",
+}
+
+
+class HTTPError(Exception):
+    """An answer that is not a success: status, a sentence for people, extra headers."""
+
+    def __init__(self, status: int, message: str, headers: list[tuple[str, str]] | None = None, data=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or []
+        self.data = data  # null, but for the one answer that says what to send next (login: mfa_required)
+
 
 # What the layers tell the handlers (and each other) about a request: the one list of environ keys.
 # Read them through the Request properties below.

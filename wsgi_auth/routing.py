@@ -12,7 +12,6 @@ Every refusal is raised, as is every ``HTTPError`` a handler raises: ErrorMiddle
 
 import re
 
-from .errors import HTTPError
 from .features.account import handlers as profile
 from .features.events import handlers as events
 from .features.mfa import handlers as mfa
@@ -22,7 +21,7 @@ from .features.reauth import handlers as reauth
 from .features.reset import handlers as reset
 from .features.sessions import handlers as sessions
 from .handlers import auth, meta, users
-from .http import Request, Response
+from .http import HTTPError, Request, Response
 from .middleware.token_required import Access, token_required
 
 ANYONE, SIGNED_IN, FRESH, ADMIN = Access.ANYONE, Access.SIGNED_IN, Access.FRESH, Access.ADMIN

@@ -2,7 +2,7 @@
 
 import re
 
-from .errors import HTTPError
+from .http import HTTPError
 from .password_policy import refusal
 from .passwords import MAX_LENGTH, MIN_LENGTH
 from .roles import ROLES

@@ -16,7 +16,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from wsgi_auth import errors, passwords, validation
+from wsgi_auth import http, passwords, validation
 from wsgi_auth.handlers import meta
 from wsgi_auth.routing import ADMIN, ANYONE, ROUTES
 
@@ -226,7 +226,7 @@ def test_request_constraints_are_the_code_constraints():
                                                                                     passwords.MAX_LENGTH)
     assert schemas["Name"]["maxLength"] == validation.NAME_MAX
     assert tuple(schemas["Role"]["enum"]) == validation.ROLES
-    assert set(schemas["Error"]["properties"]["error"]["enum"]) == set(errors.REASONS.values())
+    assert set(schemas["Error"]["properties"]["error"]["enum"]) == set(http.REASONS.values())
     assert schemas["UserList"]["properties"]["per_page"]["maximum"] == validation.MAX_PER_PAGE
 
 
@@ -247,7 +247,7 @@ def test_name_schema_agrees_with_the_server(value):
     try:
         validation.name({"name": value})
         server = True
-    except errors.HTTPError:
+    except http.HTTPError:
         server = False
     assert schema_validator({"$ref": "#/components/schemas/Name"}).is_valid(value) is server
 
@@ -260,7 +260,7 @@ def test_email_schema_agrees_with_the_server(value):
     try:
         validation.email({"email": value})
         server = True
-    except errors.HTTPError:
+    except http.HTTPError:
         server = False
     assert schema_validator({"$ref": "#/components/schemas/Email"}).is_valid(value) is server
 

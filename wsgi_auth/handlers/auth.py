@@ -1,10 +1,9 @@
 """``/api/authenticate``: log in (lesson steps 2-14), with the second factor's code when TOTP is on, and log out."""
 
 from .. import passwords, validation
-from ..errors import HTTPError
 from ..features.events import events
 from ..features.mfa import second_factor, totp
-from ..http import Request, Response, read_json_object
+from ..http import HTTPError, Request, Response, read_json_object
 
 INVALID_LOGIN = "Invalid user id or password"
 CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"

@@ -1,12 +1,11 @@
 """Users: sign up, read and change yourself, and the Admin's user management."""
 
 from .. import passwords, validation
-from ..errors import HTTPError
 from ..features.account import notices, verification
 from ..features.events import events
 from ..features.reauth.current_password import check_current_password
 from ..features.reauth.fresh_sign_in import reauthenticated, require_fresh_sign_in
-from ..http import Request, Response, read_json_object
+from ..http import HTTPError, Request, Response, read_json_object
 from ..tokens import INVALID_TOKEN
 
 

@@ -1,7 +1,6 @@
 """CORS: which other origins may call the API with the user's cookie (lesson steps 2 and 16)."""
 
-from ..errors import HTTPError
-from ..http import own_origin
+from ..http import HTTPError, own_origin
 from .errors import answer
 
 ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"

@@ -2,7 +2,7 @@
 
 from werkzeug.http import parse_options_header
 
-from ..errors import HTTPError
+from ..http import HTTPError
 from .cors import OriginPolicy
 
 STATE_CHANGING = frozenset(("POST", "PUT", "PATCH", "DELETE"))

@@ -3,7 +3,7 @@
 The layers below the web raise their own exceptions and know nothing of HTTP
 (the store, the throttle, the login gate, passkeys); :data:`STATUSES` says what
 each is answered. Handlers, the router and the middleware raise
-:class:`wsgi_auth.errors.HTTPError`. :class:`ErrorMiddleware` turns either into the
+:class:`wsgi_auth.http.HTTPError`. :class:`ErrorMiddleware` turns either into the
 contract's body ``{"message", "data", "error"}`` (:func:`error_response`), and
 anything else into a logged, generic 500. The one other answer of an error, CORS
 refusing a preflight (it sits above this layer), is written by :func:`answer` too.
@@ -12,9 +12,8 @@ refusing a preflight (it sits above this layer), is written by :func:`answer` to
 import logging
 
 from .. import hash_gate, throttle
-from ..errors import REASONS, HTTPError
 from ..features.passkeys import webauthn
-from ..http import RENEWAL, Response
+from ..http import REASONS, RENEWAL, HTTPError, Response
 from ..store import StoreUnavailable
 
 log = logging.getLogger("wsgi_auth")

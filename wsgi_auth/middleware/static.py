@@ -5,8 +5,7 @@ import os
 
 from werkzeug.security import safe_join
 
-from ..errors import HTTPError
-from ..http import PAGE_HEADERS, Response
+from ..http import PAGE_HEADERS, HTTPError, Response
 
 TEXT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json"}
 

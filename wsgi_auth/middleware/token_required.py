@@ -16,10 +16,9 @@ answer carries it too (ErrorMiddleware adds it from ``environ[RENEWAL]``).
 from enum import Enum
 
 from .. import tokens
-from ..errors import HTTPError
 from ..features.reauth.fresh_sign_in import require_fresh_sign_in
 from ..features.sessions.lifecycle import limits
-from ..http import CLAIMS, LOG_UID, RENEWAL, SESSION, TOKEN_STATE, USER, Request, cookie_value
+from ..http import CLAIMS, LOG_UID, RENEWAL, SESSION, TOKEN_STATE, USER, HTTPError, Request, cookie_value
 from ..roles import ADMIN_ROLE
 from ..tokens import INVALID_TOKEN, MISSING_TOKEN
 

@@ -6,8 +6,7 @@ that address first); the signed-in user asks for the link again (3 an hour), dow
 deletes their account (both after a fresh sign-in). See docs/DECISIONS.md.
 """
 
-from ...errors import HTTPError
-from ...http import Request, Response, read_json_object
+from ...http import HTTPError, Request, Response, read_json_object
 from ..events import events
 from ..events.handlers import _shown as shown_event
 from ..mfa.handlers import _status as mfa_status

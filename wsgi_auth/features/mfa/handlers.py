@@ -9,8 +9,7 @@ See docs/SECOND_FACTORS.md.
 """
 
 from ... import validation
-from ...errors import HTTPError
-from ...http import Request, Response, read_json_object
+from ...http import HTTPError, Request, Response, read_json_object
 from ..account import notices
 from ..events import events
 from ..reauth.current_password import check_current_password

@@ -8,7 +8,7 @@ a recovery code is deleted as it is used. Used at login (``handlers/auth.py``) a
 
 import logging
 
-from ...errors import HTTPError
+from ...http import HTTPError
 from . import totp
 from .queries import TotpRow
 

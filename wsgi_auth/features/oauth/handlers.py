@@ -18,8 +18,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from ...errors import HTTPError
-from ...http import PAGE_HEADERS, Request, Response, cookie_value, own_origin
+from ...http import PAGE_HEADERS, HTTPError, Request, Response, cookie_value, own_origin
 from ...throttle import Throttled
 from ..account import notices
 from ..events import events

@@ -13,8 +13,7 @@ are a 400 (not a WebAuthn answer at all) or a 401 (an answer that does not check
 import logging
 
 from ... import validation
-from ...errors import HTTPError
-from ...http import Request, Response, read_json_object
+from ...http import HTTPError, Request, Response, read_json_object
 from ..account import notices
 from ..events import events
 from . import webauthn

@@ -6,8 +6,7 @@ takes its turn at the login gate (hash_gate.py) like any other bcrypt check.
 """
 
 from ... import passwords, validation
-from ...errors import HTTPError
-from ...http import Request
+from ...http import HTTPError, Request
 from ..events import events
 
 WRONG_PASSWORD = "current_password is wrong"

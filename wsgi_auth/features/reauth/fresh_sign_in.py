@@ -13,8 +13,7 @@ whose need depends on the request (an OAuth start while signed in) calls
 :func:`require_fresh_sign_in` itself.
 """
 
-from ...errors import HTTPError
-from ...http import SESSION, Request
+from ...http import SESSION, HTTPError, Request
 
 REAUTH_REQUIRED = "Confirm it is you to continue"
 

@@ -10,8 +10,7 @@ changes need no new proof. An account with only a linked identity signs in again
 
 import logging
 
-from ...errors import HTTPError
-from ...http import Request, Response, iso_time, read_json_object
+from ...http import HTTPError, Request, Response, iso_time, read_json_object
 from ..events import events
 from ..mfa import second_factor
 from ..passkeys import webauthn

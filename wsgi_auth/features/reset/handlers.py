@@ -8,8 +8,7 @@ factors are left as they are. See docs/SESSIONS.md.
 """
 
 from ... import mail, passwords, validation
-from ...errors import HTTPError
-from ...http import Request, Response, iso_time, own_origin, read_json_object
+from ...http import HTTPError, Request, Response, iso_time, own_origin, read_json_object
 from ..account import notices
 from ..events import events
 from . import links

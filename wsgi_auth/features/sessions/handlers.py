@@ -7,8 +7,7 @@ request is checked against it (middleware/token_required.py).
 import re
 
 from ... import validation
-from ...errors import HTTPError
-from ...http import Request, Response, iso_time
+from ...http import HTTPError, Request, Response, iso_time
 from ..events import events
 
 NO_SESSION = "No such session"
