@@ -125,6 +125,17 @@ def test_a_foreign_key_failure_in_create_session_raises(app):
     assert db_rows(app, "SELECT id FROM sessions") == []
 
 
+def test_a_session_made_without_remember_is_not_a_remembered_one(app):
+    # The store's default, the same as the PostgreSQL store's own create_session: a caller that does not
+    # say "remember me" gets the short limits (TOKEN_TTL, SESSION_MAX_AGE), never the long ones.
+    signup(new_client(app), "alice")
+    user = app.store.user("alice")
+    app.store.create_session("plain-sid", user["id"], 0, 3600, None, "127.0.0.1")
+    app.store.create_session("kept-sid", user["id"], 0, 3600, None, "127.0.0.1", remember=True)
+    assert app.store.user_for_token(user["id"], "plain-sid").remember is False
+    assert app.store.user_for_token(user["id"], "kept-sid").remember is True
+
+
 @pytest.mark.parametrize("path, body", [("/api/passkeys/options", None), ("/api/authenticate/passkey/options", {}),
                                         ("/api/reauth/passkey/options", {})])  # fmt: skip
 def test_passkey_options_for_a_request_without_a_host_are_400(app, alice, path, body):

@@ -178,9 +178,9 @@ def test_the_cached_jwks_and_discovery_are_fetched_again_at_exactly_their_expiry
     monkeypatch.setattr(oauth, "time", frozen)
     oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
     keys, metadata = oidc.key_set(), oidc.metadata()
-    frozen.now += oauth.METADATA_TTL - 0.5
+    frozen.now += 3600 - 0.5  # the hour SECURITY.md promises, not whatever METADATA_TTL says
     assert oidc.key_set() is keys and oidc.metadata() is metadata  # still cached
-    frozen.now += 0.5  # exactly METADATA_TTL after they were fetched
+    frozen.now += 0.5  # exactly an hour after they were fetched
     assert oidc.key_set() is not keys and oidc.metadata() is not metadata
 
 
@@ -189,7 +189,7 @@ def test_an_unknown_key_id_refetches_the_jwks_at_most_once_a_refresh_interval(ho
     monkeypatch.setattr(oauth, "time", frozen)
     oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
     keys = oidc.key_set()
-    frozen.now += oauth.JWKS_REFRESH_MIN - 0.5
+    frozen.now += 60 - 0.5  # "at most once a minute" (SECURITY.md)
     assert oidc.key_set(refresh=True) is keys  # asked too soon: the cached set
     frozen.now += 0.5
     assert oidc.key_set(refresh=True) is not keys
@@ -219,6 +219,66 @@ def test_two_first_sign_ins_with_one_identity_at_once_reach_one_account(github_a
         del store.identity_owner
     assert browser.get("/api/id").json["uid"] == "rachel"
     assert [u["uid"] for u in store.list_users(10, 0)[0]] == ["rachel"]  # one account, not "rachel-2"
+
+
+def test_linking_an_identity_another_account_links_in_between_is_refused(github_app):
+    # Between this callback's read (nobody has it) and its insert, another account links the identity:
+    # the insert finds it taken, and the callback must read the owner again and refuse, not say "linked".
+    browser = new_client(github_app)
+    signup(browser, "alice")
+    login(browser, "alice")
+    path = provider_round_trip(browser, "github", "shared-gh")
+    store = github_app.store
+    original = store.identity_owner
+    raced = []
+
+    def another_account_links_it_in_between(*key):
+        if not raced:
+            raced.append(key)
+            assert store.create_user_with_identity(["bob"], "Bob", None, *key, "shared-gh", 0) is not None
+            return None
+        return original(*key)
+
+    store.identity_owner = another_account_links_it_in_between
+    try:
+        assert_failure_page(browser.get(path, status=400), "already linked to another account")
+    finally:
+        del store.identity_owner
+    assert store.identities(store.user("alice")["id"]) == []
+    assert [i["login"] for i in store.identities(store.user("bob")["id"])] == ["shared-gh"]
+
+
+def test_linking_an_identity_its_owner_unlinks_in_between_is_refused_not_reported_linked(github_app):
+    # The identity was another account's when this callback read it; that account removes it a moment
+    # later. The callback answers by what it read (refused): it must not read again, find nobody, and
+    # answer as if it had linked the identity when nothing was linked.
+    owner = new_client(github_app)
+    signup(owner, "bob")
+    login(owner, "bob")
+    owner.get(provider_round_trip(owner, "github", "bob-gh"), status=302)
+    store = github_app.store
+    bob = store.user("bob")
+    [identity] = store.identities(bob["id"])
+    browser = new_client(github_app)
+    signup(browser, "alice")
+    login(browser, "alice")
+    path = provider_round_trip(browser, "github", "bob-gh")
+    original = store.identity_owner
+    reads = []
+
+    def its_owner_unlinks_it_just_after(*key):
+        found = original(*key)
+        if not reads:
+            assert store.delete_identity(bob["id"], identity["id"]) == "deleted"
+        reads.append(found)
+        return found
+
+    store.identity_owner = its_owner_unlinks_it_just_after
+    try:
+        assert_failure_page(browser.get(path, status=400), "already linked to another account")
+    finally:
+        del store.identity_owner
+    assert store.identities(store.user("alice")["id"]) == [] and store.identities(bob["id"]) == []
 
 
 def test_an_identity_id_of_eighteen_digits_is_still_an_id(github_app):
