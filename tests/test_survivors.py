@@ -159,6 +159,17 @@ def test_a_reset_link_at_exactly_its_expiry_is_invalid(app, alice, admin_client,
     assert_error(resp, 400, "This reset link is invalid or has expired")
 
 
+def test_a_reset_link_at_exactly_its_expiry_resets_nothing_at_the_store(app, alice):
+    # The handler reads the link first, but the store's own use of it must refuse at the same instant:
+    # the time passes between the two while the new password is judged.
+    user = app.store.user("alice")
+    stored = app.store.password_hash(user["id"])
+    app.store.store_reset_link(user["id"], "a-link-hash", 1_700_000_000.0, 1_699_999_000.0)
+    assert app.store.reset_password("a-link-hash", 1_700_000_000.0, "not a hash") is None
+    assert app.store.password_hash(user["id"]) == stored
+    assert app.store.reset_password("a-link-hash", 1_699_999_999.0, stored) == user["id"]  # a second before
+
+
 def test_a_reset_link_a_second_before_its_expiry_works(app, alice, admin_client, clock):
     url = admin_client.post("/api/users/alice/password-reset", headers=X_ORIGIN, status=201).json["data"]["url"]
     clock.advance(1799)

@@ -1,6 +1,8 @@
 """Behaviours an outside mutation sample found no test pinning (issue "Fresh sign-in ... and the
 weaknesses an outside test found"): each test here fails when the one line it is about is changed."""
 
+import dataclasses
+
 import pytest
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from oauth_servers import CLIENT_ID, CLIENT_SECRET, GitHubStandIn, HostileProvider
@@ -336,3 +338,29 @@ def test_an_id_token_without_iss_or_aud_is_refused(hostile, missing):
 def test_a_providers_text_is_shown_unless_it_holds_a_control_character(value, shown):
     """C0, DEL and C1 (U+0080 to U+009F) are refused; U+00A0, the no-break space a name may hold, is not."""
     assert (oauth._text(value) == value) is shown
+
+
+# -- a pending sign-in without a nonce, the failure page's one reason --------------------------------------
+
+
+@pytest.mark.parametrize("pending_nonce, token_nonce", [("", ""), (None, None)])
+def test_a_pending_sign_in_without_a_nonce_is_refused_whatever_the_token_says(hostile, pending_nonce, token_nonce):
+    # Authlib checks the nonce only when one was sent; oauth.py refuses an OpenID sign-in with none to check,
+    # even with an ID token whose nonce matches that nothing.
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    _, pending = oidc.start(REDIRECT)
+    hostile.id_token_for = lambda code: hostile.sign(hostile.claims(token_nonce))
+    with pytest.raises(ProviderError) as refused:
+        oidc.finish(dataclasses.replace(pending, nonce=pending_nonce), {"code": "any", "state": pending.state})
+    assert refused.value.reason == oauth.ID_TOKEN
+
+
+def test_the_failure_page_puts_the_reason_in_its_first_marker_only(make_app, tmp_path):
+    # An operator's own page (WSGI_AUTH_PUBLIC_DIR) may repeat the marker: the sentence goes in once.
+    from wsgi_auth.handlers.oauth import failure_page
+
+    page = "<h1><!--reason-->Sign-in failed<!--/reason--></h1><p><!--reason-->kept as written<!--/reason--></p>"
+    (tmp_path / "oauth-error.html").write_text(page, "utf-8")
+    text = failure_page(make_app(public_dir=str(tmp_path)), oauth.STATE).body.decode("utf-8")
+    sentence = oauth.REASONS[oauth.STATE]
+    assert text.count(sentence) == 1 and "Sign-in failed" not in text and "kept as written" in text
