@@ -119,6 +119,20 @@ def test_confirming_totp_when_the_pending_secret_changed_meanwhile_is_400_and_to
 # -- errors that must not be swallowed, requests that must be refused ------------------------------------
 
 
+def test_second_factor_events_given_without_a_time_are_at_zero(app, alice):
+    # The store's default for ``now`` when an event comes without one, as for every store method that
+    # records one: 0, never some other instant.
+    from wsgi_auth import events
+
+    user_id = app.store.user("alice")["id"]
+    assert app.store.save_pending_totp(user_id, "sealed", 0)
+    assert app.store.confirm_totp(user_id, "sealed", 1, 100.0, ["a-code-hash"])
+    assert app.store.use_recovery_code(user_id, "a-code-hash", events.by_operator("recovery_code_used", "a test"))
+    app.store.delete_second_factors(user_id, events.by_operator("totp_off", "a test"))
+    rows = db_rows(app, "SELECT type, at FROM events WHERE type IN ('recovery_code_used', 'totp_off') ORDER BY id")
+    assert [(kind, float(at)) for kind, at in rows] == [("recovery_code_used", 0.0), ("totp_off", 0.0)]
+
+
 def test_a_foreign_key_failure_in_create_session_raises(app):
     with pytest.raises(app.store.driver_error):
         app.store.create_session("no-such-user", 987654, 0, 3600, None, "127.0.0.1")
