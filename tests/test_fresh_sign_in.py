@@ -210,6 +210,22 @@ def test_an_account_without_a_password_sets_up_totp_while_fresh_and_confirms_wit
     assert browser.get("/api/mfa").json["data"]["totp"] is False
 
 
+def test_an_account_without_a_password_does_not_confirm_with_a_recovery_code(app, clock):
+    # A recovery code is for a lost phone at sign-in; "confirm it is you" takes the app's code only,
+    # and the recovery code is not spent by trying.
+    from wsgi_auth.validation import TOTP_CODE_RULE
+
+    browser = oauth_account(app, clock)
+    secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
+    confirmed = browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
+    codes = confirmed.json["data"]["recovery_codes"]
+    clock.advance(WINDOW + 30)
+    resp = browser.post_json("/api/reauth", {"code": codes[0]}, expect_errors=True)
+    assert_error(resp, 400, TOTP_CODE_RULE)
+    assert browser.get("/api/mfa").json["data"]["recovery_codes_left"] == len(codes)
+    assert_reauth_required(passkey_options(browser, status=403))  # still not fresh
+
+
 def test_an_account_without_a_password_or_app_cannot_confirm_with_a_code(app, clock):
     browser = oauth_account(app, clock)
     assert_error(browser.post_json("/api/reauth", {"code": "123456"}, expect_errors=True), 400)

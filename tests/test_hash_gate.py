@@ -202,6 +202,18 @@ def test_signup_waits_for_the_same_gate_and_a_turned_away_one_is_not_counted(app
     assert db_rows(app, "SELECT COUNT(*) FROM signups") == [(0,)]
 
 
+def test_a_locked_out_uid_gets_429_at_once_even_while_the_gate_is_full(app, client):
+    # Refused before its turn (throttle.check_login): a locked-out uid never queues for a hash it would
+    # not get, so a full gate answers it 429 with the wait, not 503.
+    signup(client, "alice")
+    for _ in range(5):
+        login(client, "alice", password="wrong password", status=401)
+    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    with app.hash_gate.turn("198.51.100.9"):
+        resp = login(client, "alice", status=429)
+    assert_error(resp, 429, message_startswith="Too many failed logins for this user id")
+
+
 def test_a_password_change_takes_a_turn_too(app, client):
     signup(client, "alice")
     token = token_for(client, "alice")

@@ -367,3 +367,17 @@ def test_a_success_leaves_another_attempt_in_flight_to_be_judged_on_its_own(app)
     throttle.login_succeeded("carol", right)
     throttle.login_failed(guess)
     assert db_rows(app, "SELECT COUNT(*) FROM login_failures WHERE uid_key = ? AND in_flight = 0", ("carol",)) == [(1,)]
+
+
+def test_an_attempt_that_waits_too_long_for_those_in_flight_gets_503_with_retry_after(app, client, monkeypatch):
+    """Five attempts of one uid in flight and never judged (their hashes hang): a sixth gives up after
+    ``IN_FLIGHT_WAIT`` with 503 and Retry-After, not a 429 (nothing failed) and not a hang."""
+    from wsgi_auth import throttle
+
+    monkeypatch.setattr(throttle, "IN_FLIGHT_WAIT", 0.3)
+    signup(client, "carol")
+    for n in range(5):
+        app.throttle.attempt_login("carol", f"192.0.2.{n}")
+    resp = login(client, "carol", status=503)
+    assert_error(resp, 503, throttle.BUSY_USER)
+    assert resp.headers["Retry-After"] == "1"

@@ -79,6 +79,10 @@ def assert_failure_page(resp, words):
     text = resp.text
     assert words in text, text
     assert 'href="/index.html"' in text
+    # The pending sign-in's browser cookie is dropped at once (Max-Age=0), whatever went wrong.
+    assert (("Set-Cookie", f"{BROWSER_COOKIE}=; Max-Age=0; Path=/api/oauth/; HttpOnly; SameSite=Lax") in resp.headerlist
+            or ("Set-Cookie", f"{BROWSER_COOKIE}=; Max-Age=0; Path=/api/oauth/; HttpOnly; Secure; SameSite=Lax")
+            in resp.headerlist), resp.headerlist  # fmt: skip
     assert not any(h == "Set-Cookie" and v.startswith("jwt_python_flask=ey") for h, v in resp.headerlist)
 
 

@@ -1,6 +1,8 @@
 """Behaviours an outside mutation sample found no test pinning (issue "Fresh sign-in ... and the
 weaknesses an outside test found"): each test here fails when the one line it is about is changed."""
 
+import dataclasses
+
 import pytest
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from oauth_servers import CLIENT_ID, CLIENT_SECRET, GitHubStandIn, HostileProvider
@@ -178,9 +180,9 @@ def test_the_cached_jwks_and_discovery_are_fetched_again_at_exactly_their_expiry
     monkeypatch.setattr(oauth, "time", frozen)
     oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
     keys, metadata = oidc.key_set(), oidc.metadata()
-    frozen.now += oauth.METADATA_TTL - 0.5
+    frozen.now += 3600 - 0.5  # the hour SECURITY.md promises, not whatever METADATA_TTL says
     assert oidc.key_set() is keys and oidc.metadata() is metadata  # still cached
-    frozen.now += 0.5  # exactly METADATA_TTL after they were fetched
+    frozen.now += 0.5  # exactly an hour after they were fetched
     assert oidc.key_set() is not keys and oidc.metadata() is not metadata
 
 
@@ -189,7 +191,7 @@ def test_an_unknown_key_id_refetches_the_jwks_at_most_once_a_refresh_interval(ho
     monkeypatch.setattr(oauth, "time", frozen)
     oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
     keys = oidc.key_set()
-    frozen.now += oauth.JWKS_REFRESH_MIN - 0.5
+    frozen.now += 60 - 0.5  # "at most once a minute" (SECURITY.md)
     assert oidc.key_set(refresh=True) is keys  # asked too soon: the cached set
     frozen.now += 0.5
     assert oidc.key_set(refresh=True) is not keys
@@ -219,6 +221,66 @@ def test_two_first_sign_ins_with_one_identity_at_once_reach_one_account(github_a
         del store.identity_owner
     assert browser.get("/api/id").json["uid"] == "rachel"
     assert [u["uid"] for u in store.list_users(10, 0)[0]] == ["rachel"]  # one account, not "rachel-2"
+
+
+def test_linking_an_identity_another_account_links_in_between_is_refused(github_app):
+    # Between this callback's read (nobody has it) and its insert, another account links the identity:
+    # the insert finds it taken, and the callback must read the owner again and refuse, not say "linked".
+    browser = new_client(github_app)
+    signup(browser, "alice")
+    login(browser, "alice")
+    path = provider_round_trip(browser, "github", "shared-gh")
+    store = github_app.store
+    original = store.identity_owner
+    raced = []
+
+    def another_account_links_it_in_between(*key):
+        if not raced:
+            raced.append(key)
+            assert store.create_user_with_identity(["bob"], "Bob", None, *key, "shared-gh", 0) is not None
+            return None
+        return original(*key)
+
+    store.identity_owner = another_account_links_it_in_between
+    try:
+        assert_failure_page(browser.get(path, status=400), "already linked to another account")
+    finally:
+        del store.identity_owner
+    assert store.identities(store.user("alice")["id"]) == []
+    assert [i["login"] for i in store.identities(store.user("bob")["id"])] == ["shared-gh"]
+
+
+def test_linking_an_identity_its_owner_unlinks_in_between_is_refused_not_reported_linked(github_app):
+    # The identity was another account's when this callback read it; that account removes it a moment
+    # later. The callback answers by what it read (refused): it must not read again, find nobody, and
+    # answer as if it had linked the identity when nothing was linked.
+    owner = new_client(github_app)
+    signup(owner, "bob")
+    login(owner, "bob")
+    owner.get(provider_round_trip(owner, "github", "bob-gh"), status=302)
+    store = github_app.store
+    bob = store.user("bob")
+    [identity] = store.identities(bob["id"])
+    browser = new_client(github_app)
+    signup(browser, "alice")
+    login(browser, "alice")
+    path = provider_round_trip(browser, "github", "bob-gh")
+    original = store.identity_owner
+    reads = []
+
+    def its_owner_unlinks_it_just_after(*key):
+        found = original(*key)
+        if not reads:
+            assert store.delete_identity(bob["id"], identity["id"]) == "deleted"
+        reads.append(found)
+        return found
+
+    store.identity_owner = its_owner_unlinks_it_just_after
+    try:
+        assert_failure_page(browser.get(path, status=400), "already linked to another account")
+    finally:
+        del store.identity_owner
+    assert store.identities(store.user("alice")["id"]) == [] and store.identities(bob["id"]) == []
 
 
 def test_an_identity_id_of_eighteen_digits_is_still_an_id(github_app):
@@ -276,3 +338,29 @@ def test_an_id_token_without_iss_or_aud_is_refused(hostile, missing):
 def test_a_providers_text_is_shown_unless_it_holds_a_control_character(value, shown):
     """C0, DEL and C1 (U+0080 to U+009F) are refused; U+00A0, the no-break space a name may hold, is not."""
     assert (oauth._text(value) == value) is shown
+
+
+# -- a pending sign-in without a nonce, the failure page's one reason --------------------------------------
+
+
+@pytest.mark.parametrize("pending_nonce, token_nonce", [("", ""), (None, None)])
+def test_a_pending_sign_in_without_a_nonce_is_refused_whatever_the_token_says(hostile, pending_nonce, token_nonce):
+    # Authlib checks the nonce only when one was sent; oauth.py refuses an OpenID sign-in with none to check,
+    # even with an ID token whose nonce matches that nothing.
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    _, pending = oidc.start(REDIRECT)
+    hostile.id_token_for = lambda code: hostile.sign(hostile.claims(token_nonce))
+    with pytest.raises(ProviderError) as refused:
+        oidc.finish(dataclasses.replace(pending, nonce=pending_nonce), {"code": "any", "state": pending.state})
+    assert refused.value.reason == oauth.ID_TOKEN
+
+
+def test_the_failure_page_puts_the_reason_in_its_first_marker_only(make_app, tmp_path):
+    # An operator's own page (WSGI_AUTH_PUBLIC_DIR) may repeat the marker: the sentence goes in once.
+    from wsgi_auth.handlers.oauth import failure_page
+
+    page = "<h1><!--reason-->Sign-in failed<!--/reason--></h1><p><!--reason-->kept as written<!--/reason--></p>"
+    (tmp_path / "oauth-error.html").write_text(page, "utf-8")
+    text = failure_page(make_app(public_dir=str(tmp_path)), oauth.STATE).body.decode("utf-8")
+    sentence = oauth.REASONS[oauth.STATE]
+    assert text.count(sentence) == 1 and "Sign-in failed" not in text and "kept as written" in text
