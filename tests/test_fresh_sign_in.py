@@ -213,7 +213,7 @@ def test_an_account_without_a_password_sets_up_totp_while_fresh_and_confirms_wit
 def test_an_account_without_a_password_does_not_confirm_with_a_recovery_code(app, clock):
     # A recovery code is for a lost phone at sign-in; "confirm it is you" takes the app's code only,
     # and the recovery code is not spent by trying.
-    from wsgi_auth.validation import TOTP_CODE_RULE
+    from wsgi_auth.features.mfa.second_factor import TOTP_CODE_RULE
 
     browser = oauth_account(app, clock)
     secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]

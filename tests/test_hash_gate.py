@@ -208,7 +208,7 @@ def test_a_locked_out_uid_gets_429_at_once_even_while_the_gate_is_full(app, clie
     signup(client, "alice")
     for _ in range(5):
         login(client, "alice", password="wrong password", status=401)
-    app.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
     with app.hash_gate.turn("198.51.100.9"):
         resp = login(client, "alice", status=429)
     assert_error(resp, 429, message_startswith="Too many failed logins for this user id")

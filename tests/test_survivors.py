@@ -123,7 +123,7 @@ def test_confirming_totp_when_the_pending_secret_changed_meanwhile_is_400_and_to
 def test_second_factor_events_given_without_a_time_are_at_zero(app, alice):
     # The store's default for ``now`` when an event comes without one, as for every store method that
     # records one: 0, never some other instant.
-    from wsgi_auth import events
+    from wsgi_auth.features.events import events
 
     user_id = app.store.user("alice")["id"]
     assert app.store.save_pending_totp(user_id, "sealed", 0)

@@ -357,7 +357,7 @@ def test_a_pending_sign_in_without_a_nonce_is_refused_whatever_the_token_says(ho
 
 def test_the_failure_page_puts_the_reason_in_its_first_marker_only(make_app, tmp_path):
     # An operator's own page (WSGI_AUTH_PUBLIC_DIR) may repeat the marker: the sentence goes in once.
-    from wsgi_auth.handlers.oauth import failure_page
+    from wsgi_auth.features.oauth.handlers import failure_page
 
     page = "<h1><!--reason-->Sign-in failed<!--/reason--></h1><p><!--reason-->kept as written<!--/reason--></p>"
     (tmp_path / "oauth-error.html").write_text(page, "utf-8")
