@@ -27,24 +27,19 @@ LAST_ADMIN = "You are the last Admin: make another account an Admin before delet
 # -- verification ------------------------------------------------------------------------------
 
 
-def _invalid_link(request: Request, services):
-    # Counted as a failed login of the client address, as a bad reset link is: guessing gets 429.
-    services.throttle.count_failure(request.remote_addr)
-    raise HTTPError(400, INVALID_LINK)
-
 
 def verify(request: Request, services) -> Response:
     """Anyone holding the link: the address it was sent to is verified (200 and the user)."""
     body = read_json_object(request.environ, services.settings.max_body)
     token = links.token_from(body)
     if token is None:
-        _invalid_link(request, services)
+        links.refuse(request, services, INVALID_LINK)
     try:
         user = services.store.verify_email(links.token_hash(token), services.clock(), events.of(request, "email_verified"))
     except AddressTaken:
         raise HTTPError(409, ADDRESS_TAKEN) from None
     if user is None:
-        _invalid_link(request, services)
+        links.refuse(request, services, INVALID_LINK)
     request.log_uid = user["uid"]
     return Response.json(user)
 

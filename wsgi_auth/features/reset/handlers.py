@@ -56,27 +56,22 @@ def request_by_email(request: Request, services) -> Response:
     return Response.json({"message": SENT, "data": None}, 202)
 
 
-def _invalid_link(request: Request, services):
-    # Counted as a failed login of the client address: 429 once it has failed too often (throttle.py).
-    services.throttle.count_failure(request.remote_addr)
-    raise HTTPError(400, INVALID_LINK)
-
 
 def confirm(request: Request, services) -> Response:
     body = read_json_object(request.environ, services.settings.max_body)
     token = links.token_from(body)
     if token is None:
-        _invalid_link(request, services)
+        links.refuse(request, services, INVALID_LINK)
     token_hash = links.token_hash(token)
     owner = services.store.reset_link_owner(token_hash, services.clock())
     if owner is None:
-        _invalid_link(request, services)
+        links.refuse(request, services, INVALID_LINK)
     password = validation.new_password(body, owner["uid"])  # a weak one: 400, and the link still works
     with services.hash_gate.turn(request.remote_addr):
         password_hash = passwords.hash_password(password, services.settings.bcrypt_rounds)
     done = events.of(request, "password_reset", "with a reset link; every session ended")
     if services.store.reset_password(token_hash, services.clock(), password_hash, done) is None:
-        _invalid_link(request, services)  # used by a request that got there first
+        links.refuse(request, services, INVALID_LINK)  # used by a request that got there first
     request.log_uid = owner["uid"]
     user = services.store.user(owner["uid"])
     if user is not None:

@@ -4,6 +4,8 @@ only its hash in the database, and the one shape check a token from a request pa
 import hashlib
 import secrets
 
+from ...http import HTTPError
+
 MAX_TOKEN_LENGTH = 128  # ours are 43 characters
 
 
@@ -24,3 +26,10 @@ def token_from(body: dict) -> str | None:
     if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not token.isascii():
         return None
     return token
+
+
+def refuse(request, services, message: str):
+    """A link that is not (or no longer) one: 400 with ``message``, counted as a failed login of the client
+    address, so guessing links gets 429 as guessing passwords does (throttle.py)."""
+    services.throttle.count_failure(request.remote_addr)
+    raise HTTPError(400, message)
