@@ -1,10 +1,11 @@
 """A small mutation run over the security modules: does each single change make a test fail?
 
-    python tools/mutate.py [--sample N] [--seed S] [--budget SECONDS] [--module PATH ...] [--list]
+    python tools/mutate.py [--sample N] [--seed S] [--budget SECONDS] [--module PATH ...] [--kinds K,...] [--list]
 
 For each module in TARGETS it parses the source, finds the places where one small change alters
 behaviour (a comparison flipped or made strict, ``and``/``or`` swapped, a ``not`` dropped, a number
-moved by one, ``True``/``False`` swapped, an SQL comparison in a string flipped), picks a sample of
+moved by one, ``True``/``False`` swapped, an SQL comparison in a string flipped; with ``--kinds return,call``
+a returned value made None or a call made as a statement dropped), picks a sample of
 them (``--seed`` makes it the same sample again), and for each mutant copies the repository into a
 scratch directory, writes the mutated module (``ast.unparse``: formatting and comments go, behaviour
 stays), and runs the tests that cover the module on sqlite (``-x``: the first failure kills it). A
@@ -76,12 +77,27 @@ def _docstring_ids(tree) -> set[int]:
     return found
 
 
-def sites(tree) -> list[tuple[int, str, object]]:
-    """``(index of the node in ast.walk order, kind, detail)`` for every mutation this tree offers."""
+BASIC_KINDS = ("compare", "boolop", "not", "bool", "int", "sql", "arith")
+# Two more, kept apart so that the samples of the basic kinds drawn before stay the same: a ``return``
+# of a value made to return None, and a call made as a statement (``store.end_session(...)``) dropped.
+STATEMENT_KINDS = ("return", "call")
+
+
+def sites(tree, kinds=BASIC_KINDS) -> list[tuple[int, str, object]]:
+    """``(index of the node in ast.walk order, kind, detail)`` for every mutation of ``kinds`` this tree offers."""
+    return [site for site in _all_sites(tree) if site[1] in kinds]
+
+
+def _all_sites(tree) -> list[tuple[int, str, object]]:
     docstrings = _docstring_ids(tree)
     found = []
     for index, node in enumerate(ast.walk(tree)):
-        if isinstance(node, ast.Compare):
+        if isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):  # fmt: skip
+            found.append((index, "return", None))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            found.append((index, "call", None))
+        elif isinstance(node, ast.Compare):
             for k, op in enumerate(node.ops):
                 if type(op) in COMPARE_SWAPS:
                     found.append((index, "compare", k))
@@ -138,6 +154,12 @@ def mutate(tree, site) -> tuple[ast.AST, int, str]:
         a, b = SQL_SWAPS[detail]
         node.value = node.value.replace(a, b, 1)
         what = f"SQL {a.strip()!r} -> {b.strip()!r}"
+    elif kind == "return":
+        node.value = ast.Constant(None)
+        what = "return None"
+    elif kind == "call":
+        node.value = ast.Constant(None)  # the statement is now a bare ``None``: the call is not made
+        what = "call dropped"
     elif kind == "arith":
         old = node.op
         node.op = ast.Sub() if isinstance(old, ast.Add) else ast.Add()
@@ -172,15 +194,18 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="only count the mutation sites")
     parser.add_argument("--json", help="write every result here")
     parser.add_argument("--rerun", help="run again only the survivors recorded in this --json file")
+    parser.add_argument("--kinds", default=",".join(BASIC_KINDS),
+                        help=f"mutation kinds, comma-separated: {','.join(BASIC_KINDS + STATEMENT_KINDS)}")
     args = parser.parse_args(argv)
+    kinds = tuple(args.kinds.split(","))
 
     modules = args.module or list(TARGETS)
     trees = {m: ast.parse((REPO / m).read_text("utf-8")) for m in modules}
-    everything = [(m, s) for m in modules for s in sites(trees[m])]
+    everything = [(m, s) for m in modules for s in sites(trees[m], kinds)]
     print(f"{len(everything)} mutation sites in {len(modules)} modules")
     if args.list:
         for m in modules:
-            print(f"  {len(sites(trees[m])):4d}  {m}")
+            print(f"  {len(sites(trees[m], kinds)):4d}  {m}")
         return 0
     rng = random.Random(args.seed)
     chosen = rng.sample(everything, min(args.sample, len(everything)))
