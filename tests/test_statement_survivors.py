@@ -1,0 +1,143 @@
+"""Behaviours the first sample of statement mutants (``tools/mutate.py --kinds return,call``: a returned
+value made None, a call made as a statement dropped) found no test pinning. Each test fails when the one
+statement it is about is gone: a success that must take back its own counted attempt, a log line that is
+an operator's only sign of a failure the user sees only as a generic refusal. The log lines are behaviour:
+an operator relies on them to find a lost key or a provider that misbehaves. So is the purge of rows past
+their end: the database must not grow with traffic (tests/ops/test_purge.py pins the other tables)."""
+
+import hashlib
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+import pyotp
+import pytest
+
+from support import PASSWORD, X_ORIGIN, assert_error, login, new_client, signup
+from support.webauthn_authenticator import SoftAuthenticator
+from wsgi_auth import throttle
+
+OTHER_KEY = "another-hs256-key-for-rotation-" + "9" * 33
+ORIGIN = "https://localhost"
+
+
+@pytest.fixture(autouse=True)
+def _mid_step(clock):
+    clock.now = (clock.now // 30) * 30 + 10  # 10 s into a TOTP step: advance(30) is exactly the next one
+
+
+@pytest.fixture
+def alice(client):
+    signup(client, "alice")
+    login(client, "alice")
+    return client
+
+
+def totp_on(client, clock) -> str:
+    """TOTP set up and confirmed for the client's user; the clock is moved past the confirming code."""
+    secret = client.post_json("/api/mfa/totp", {"current_password": PASSWORD}, status=200).json["data"]["secret"]
+    client.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
+    clock.advance(30)
+    return secret
+
+
+def wrong_logins_then_the_right_one(app, uid="alice"):
+    """One short of the uid's limit of failed logins, then the right password: 200 unless a success
+    before them left a failure behind."""
+    for _ in range(throttle.MAX_FAILURES_PER_UID - 1):
+        login(new_client(app), uid, password="not the password", status=401)
+    return login(new_client(app), uid, status=200)
+
+
+# -- a success takes back the attempt it counted -----------------------------------------------------------
+
+
+def test_turning_totp_off_is_a_success_that_takes_back_the_password_check_it_counted(app, alice, clock):
+    """features/mfa/handlers.py disable_totp: ``login_succeeded``. The current-password check counts as a
+    failed login until the whole change is made; without the success that failure stays, and four wrong
+    passwords later the right one is refused (429)."""
+    secret = totp_on(alice, clock)
+    alice.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": pyotp.TOTP(secret).at(clock())},
+                      headers=X_ORIGIN, status=200)  # fmt: skip
+    wrong_logins_then_the_right_one(app)
+
+
+def test_a_passkey_reauthentication_takes_back_its_own_attempt(app, alice, clock):
+    """features/reauth/handlers.py ``_with_passkey`` returns its attempt so that ``confirm`` settles it: left
+    in flight, it turns into a failed login once ``IN_FLIGHT_FOR`` has passed (a process that died)."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200).json["data"]
+    alice.post_json("/api/passkeys", {"credential": authenticator.create(options)}, status=201)
+    options = alice.post_json("/api/reauth/passkey/options", {}, status=200).json["data"]
+    alice.post_json("/api/reauth", {"credential": authenticator.get(options)}, status=200)
+    clock.advance(throttle.IN_FLIGHT_FOR + 1)
+    wrong_logins_then_the_right_one(app)
+
+
+# -- log lines an operator relies on --------------------------------------------------------------------
+
+
+def test_a_totp_secret_no_configured_key_opens_is_logged_once_without_the_secret(make_app, alice, clock, caplog):
+    """features/mfa/second_factor.py ``open_secret``: the user only sees "Invalid or already used code";
+    the warning is how an operator learns that a key was dropped too early (or a row tampered with)."""
+    secret = totp_on(alice, clock)
+    lost = make_app(secret_key=OTHER_KEY)  # the key that sealed the secret is gone
+    with caplog.at_level(logging.WARNING, logger="wsgi_auth"):
+        resp = new_client(lost).post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD,
+                                                               "code": pyotp.TOTP(secret).at(clock())},
+                                          expect_errors=True)  # fmt: skip
+    assert_error(resp, 401, "Invalid or already used code")
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert lines.count("the TOTP secret of alice cannot be decrypted with the configured keys") == 1, lines
+    assert secret not in caplog.text
+
+
+def test_a_failed_oauth_callback_is_logged_with_the_provider_and_why(make_app, caplog):
+    """features/oauth/handlers.py ``callback``: the browser gets a generic failure page; the warning names
+    the provider and the reason, with no code or state in it."""
+    app = make_app(github_client_id="client", github_client_secret="secret" * 4)
+    browser = new_client(app)
+    location = browser.get("/api/oauth/github/start", status=302).headers["Location"]
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    with caplog.at_level(logging.INFO, logger="wsgi_auth"):
+        resp = browser.get(f"/api/oauth/github/callback?error=access_denied&state={state}", status=400)
+    assert resp.headers["Content-Type"].startswith("text/html")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "wsgi_auth.oauth" and r.levelno == logging.WARNING]
+    assert warnings == ["oauth github callback failed: denied: authorization error 'access_denied'"], warnings
+    assert not any(state in r.getMessage() for r in caplog.records if r.name == "wsgi_auth.oauth")
+
+
+# -- the purge that rides on logins: links past their end go ----------------------------------------------
+
+
+def purge_after(app, clock, seconds):
+    """Move past ``seconds`` and a purge interval, then a failed login (the purge rides on it)."""
+    clock.advance(seconds + throttle.PURGE_INTERVAL + 1)
+    login(new_client(app), "nobody", password="not the password", status=401)
+
+
+def test_a_reset_link_past_its_end_is_purged(make_app, clock):
+    """features/sessions/queries.py ``purge_sessions_and_links``: ``DELETE FROM password_resets WHERE
+    expires_at < ?``. A live link stays; once it has expired it goes at the next purge."""
+    app = make_app(reset_ttl=600)
+    admin = new_client(app)
+    signup(admin, "admin")
+    app.store.set_role("admin", "Admin")
+    login(admin, "admin")
+    signup(admin, "alice")
+    admin.post("/api/users/alice/password-reset", headers=X_ORIGIN, status=201)
+    purge_after(app, clock, 0)
+    assert len(app.store.dump("password_resets")) == 1  # not expired yet: it still works
+    purge_after(app, clock, 600)
+    assert app.store.dump("password_resets") == []
+
+
+def test_an_email_verification_link_past_its_end_is_purged(app, alice, clock):
+    """throttle.py ``housekeeping``: ``purge_verifications``. A verification link past its end goes at the
+    next purge (the link is stored through the store, as the signup with an email does)."""
+    user_id = app.store.user("alice")["id"]
+    token_hash = hashlib.sha256(b"a link").hexdigest()
+    app.store.store_verification_link(user_id, "alice@example.test", token_hash, clock() + 100, clock())
+    purge_after(app, clock, 0)
+    assert len(app.store.dump("email_verifications")) == 1  # not expired yet
+    purge_after(app, clock, 100)
+    assert app.store.dump("email_verifications") == []
