@@ -410,3 +410,21 @@ def test_a_login_gives_a_hundred_uids_to_try_and_no_more():
     candidates = list(oauth.uid_candidates("octocat"))
     assert len(candidates) == 100
     assert (candidates[0], candidates[1], candidates[-1]) == ("octocat", "octocat1", "octocat99")
+
+
+def test_a_providers_text_is_cut_to_a_hundred_characters():
+    assert oauth._text("  " + "n" * 150 + "  ") == "n" * 100
+    assert oauth._text("n" * 100) == "n" * 100
+
+
+def test_a_provider_that_rotated_its_keys_signs_in_once_the_refresh_interval_has_passed(hostile, monkeypatch):
+    frozen = FrozenTime()
+    monkeypatch.setattr(oauth, "time", frozen)
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    oidc.key_set()  # the old key, cached
+    hostile.key = RSAKey.generate_key(2048, parameters={"kid": "rotated", "use": "sig", "alg": "RS256"})
+    frozen.now += 61  # past the minute between two fetches, well inside the hour the set is kept
+    _, pending = oidc.start(REDIRECT)
+    hostile.id_token_for = lambda code: hostile.sign(hostile.claims(pending.nonce))
+    identity = oidc.finish(pending, {"code": "any", "state": pending.state})
+    assert identity.subject == "hostile-subject"
