@@ -5,7 +5,9 @@ OAuth ones are in tests/oauth/test_oauth_survivors.py, those of earlier samples 
 
 import pytest
 
+from support import assert_error, db_rows, login, new_client, reauth, signup
 from wsgi_auth import password_policy
+from wsgi_auth.features.events import events
 
 # -- the new-password policy ---------------------------------------------------------------------------
 
@@ -28,3 +30,27 @@ def test_a_bundled_list_of_exactly_10000_passwords_is_enough(ranked_list):
     ranked_list(words[:-1])
     with pytest.raises(password_policy.PolicyListMissing, match="9999 passwords"):
         password_policy.common_passwords()
+
+
+# -- the current password, asked again --------------------------------------------------------------------
+
+
+def test_a_wrong_password_at_reauth_names_the_field_it_came_in(client, clock):
+    signup(client, "alice")
+    login(client, "alice")
+    clock.advance(3600)  # far past the re-authentication window
+    # {"password"} here, not {"current_password"}: the message names the field the client sent
+    assert_error(reauth(client, "wrong password!", status=403), 403, "password is wrong")
+
+
+# -- the session lifecycle ------------------------------------------------------------------------------
+
+
+def test_a_session_started_without_remember_me_is_an_ordinary_one(app):
+    # OAuth's sign-in starts its session without saying ``remember``: it must not be a remembered one.
+    signup(new_client(app), "alice")
+    user = app.store.user("alice")
+    name, value = app.services.sessions.start(user, 0, events.Event("sign_in", "192.0.2.1", None, "GitHub"))
+    assert name == "Set-Cookie" and f"Max-Age={app.settings.token_ttl};" in value
+    assert app.settings.token_ttl < app.settings.remember_idle
+    assert db_rows(app, "SELECT remember FROM sessions") == [(0,)]
