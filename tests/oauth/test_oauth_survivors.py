@@ -364,3 +364,67 @@ def test_the_failure_page_puts_the_reason_in_its_first_marker_only(make_app, tmp
     text = failure_page(make_app(public_dir=str(tmp_path)), oauth.STATE).body.decode("utf-8")
     sentence = oauth.REASONS[oauth.STATE]
     assert text.count(sentence) == 1 and "Sign-in failed" not in text and "kept as written" in text
+
+
+# -- found by running every mutant of the OAuth modules once (not a sample) --------------------------------
+
+
+def test_next_of_exactly_512_characters_is_kept_and_of_513_is_not():
+    from wsgi_auth.features.oauth.handlers import DEFAULT_NEXT, safe_next
+
+    assert safe_next("/" + "a" * 511) == "/" + "a" * 511
+    assert safe_next("/" + "a" * 512) == DEFAULT_NEXT
+
+
+def test_an_identity_id_of_nineteen_digits_is_404_not_a_database_overflow(github_app):
+    # 19 digits can be past a 64-bit integer: such an id is refused before it reaches the database.
+    from support import X_ORIGIN, assert_error
+
+    browser = new_client(github_app)
+    signup(browser, "sam")
+    login(browser, "sam")
+    browser.get(provider_round_trip(browser, "github", "sam-gh"), status=302)
+    resp = browser.delete("/api/user/identities/" + "9" * 19, headers=X_ORIGIN, status=404)
+    assert_error(resp, 404)
+    assert len(identities(github_app)) == 1
+
+
+def test_an_id_token_is_accepted_until_a_minute_after_its_exp(hostile):
+    exp = 2_000_000_000
+
+    def finish_at(now):
+        oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET, clock=lambda: now)
+        _, pending = oidc.start(REDIRECT)
+        hostile.id_token_for = lambda code: hostile.sign(hostile.claims(pending.nonce, iat=exp - 300, exp=exp))
+        try:
+            return oidc.finish(pending, {"code": "any", "state": pending.state})
+        except ProviderError as error:
+            return error
+
+    assert finish_at(exp + 59).subject == "hostile-subject"  # the minute of clock difference SECURITY.md allows
+    refused = finish_at(exp + 60)  # exp <= now - leeway: expired
+    assert isinstance(refused, ProviderError) and refused.reason == oauth.ID_TOKEN
+
+
+def test_a_login_gives_a_hundred_uids_to_try_and_no_more():
+    candidates = list(oauth.uid_candidates("octocat"))
+    assert len(candidates) == 100
+    assert (candidates[0], candidates[1], candidates[-1]) == ("octocat", "octocat1", "octocat99")
+
+
+def test_a_providers_text_is_cut_to_a_hundred_characters():
+    assert oauth._text("  " + "n" * 150 + "  ") == "n" * 100
+    assert oauth._text("n" * 100) == "n" * 100
+
+
+def test_a_provider_that_rotated_its_keys_signs_in_once_the_refresh_interval_has_passed(hostile, monkeypatch):
+    frozen = FrozenTime()
+    monkeypatch.setattr(oauth, "time", frozen)
+    oidc = OpenIDConnect(hostile.issuer, CLIENT_ID, CLIENT_SECRET)
+    oidc.key_set()  # the old key, cached
+    hostile.key = RSAKey.generate_key(2048, parameters={"kid": "rotated", "use": "sig", "alg": "RS256"})
+    frozen.now += 61  # past the minute between two fetches, well inside the hour the set is kept
+    _, pending = oidc.start(REDIRECT)
+    hostile.id_token_for = lambda code: hostile.sign(hostile.claims(pending.nonce))
+    identity = oidc.finish(pending, {"code": "any", "state": pending.state})
+    assert identity.subject == "hostile-subject"
