@@ -1,0 +1,100 @@
+"""Behaviours the whole population of mutants of the security modules found no test pinning (issue
+22: tools/mutate.py run over every mutation site of throttle.py, tokens.py, passwords.py,
+middleware/token_required.py and the passkeys, mfa, sessions and reauth features, not a sample).
+Each test fails when the one comparison, number or condition it is about is changed: a status code
+on a rarely taken branch, an instant at exactly a boundary, a store write that must refuse. The
+earlier samples' survivors are in tests/test_survivors.py."""
+
+import logging
+
+import pyotp
+import pytest
+
+from support import (
+    OTHER_KEY, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
+)
+from wsgi_auth.features.mfa import totp
+
+
+@pytest.fixture(autouse=True)
+def _mid_step(clock):
+    clock.now = (clock.now // 30) * 30 + 10  # 10 s into a TOTP step: a code stays current for 20 s
+
+
+@pytest.fixture
+def alice(client):
+    signup(client, "alice")
+    login(client, "alice")
+    return client
+
+
+@pytest.fixture
+def alice_on(alice, clock):
+    """alice signed in with TOTP on: ``(client, secret, recovery codes)``; the confirming code is behind us."""
+    secret = alice.post_json("/api/mfa/totp", {"current_password": PASSWORD}).json["data"]["secret"]
+    codes = alice.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}).json["data"]["recovery_codes"]
+    clock.advance(30)
+    return alice, secret, codes
+
+
+def password_and_code(app, code):
+    return new_client(app).post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD, "code": code},
+                                     expect_errors=True)  # fmt: skip
+
+
+# -- second factors --------------------------------------------------------------------------------------
+
+
+def test_confirming_a_pending_secret_no_configured_key_opens_is_400_and_totp_stays_off(app, alice, clock):
+    # Set up under a key since dropped: the pending secret cannot be read, so there is nothing to confirm.
+    secret = totp.new_secret()
+    user_id = app.store.user("alice")["id"]
+    assert app.store.save_pending_totp(user_id, totp.encrypt(totp.cipher_keys(OTHER_KEY.encode(), None), secret, "alice"),
+                                       clock())  # fmt: skip
+    resp = alice.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, expect_errors=True)
+    assert_error(resp, 400, "No authenticator app is being set up: start with POST /api/mfa/totp")
+    assert alice.get("/api/mfa").json["data"]["totp"] is False
+
+
+def padded(code, length):
+    return code + " " * (length - len(code))  # spaces are allowed anywhere in a code, as apps show them
+
+
+def test_a_recovery_code_padded_to_exactly_64_characters_signs_in_and_65_is_refused(app, alice_on):
+    _, _, codes = alice_on
+    assert len(padded(codes[0], 64)) == 64 == totp.MAX_CODE_LENGTH
+    assert password_and_code(app, padded(codes[0], 65)).status_int == 401  # refused unread: not spent
+    assert password_and_code(app, padded(codes[0], 64)).status_int == 200
+
+
+def test_totp_is_turned_off_with_a_recovery_code_padded_to_exactly_64_characters(alice_on):
+    client, _, codes = alice_on
+    resp = client.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": padded(codes[0], 65)},
+                              headers=X_ORIGIN, expect_errors=True)  # fmt: skip
+    assert_error(resp, 400)
+    client.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": padded(codes[0], 64)}, headers=X_ORIGIN,
+                       status=200)  # fmt: skip
+    assert client.get("/api/mfa").json["data"]["totp"] is False
+
+
+def test_a_secret_no_key_opens_is_logged_once_per_attempt_and_an_open_one_is_not(make_app, alice_on, clock, caplog):
+    _, secret, _ = alice_on
+    said = "cannot be decrypted with the configured keys"
+    with caplog.at_level(logging.WARNING, logger="wsgi_auth"):
+        assert password_and_code(make_app(), pyotp.TOTP(secret).at(clock())).status_int == 200
+        assert said not in caplog.text  # the current key opens it: nothing to say
+        clock.advance(30)
+        lost = make_app(secret_key=OTHER_KEY)
+        assert password_and_code(lost, pyotp.TOTP(secret).at(clock())).status_int == 401
+    assert caplog.text.count(said) == 1 and "alice" in caplog.text
+
+
+def test_a_recovery_code_spent_without_an_event_is_spent_once_and_a_missing_one_is_not(app, alice):
+    # The store's use without an event to record (its other branch): True exactly for an unused code of the account.
+    user_id = app.store.user("alice")["id"]
+    assert app.store.save_pending_totp(user_id, "sealed", 0)
+    assert app.store.confirm_totp(user_id, "sealed", 1, 100.0, ["a-code-hash"])
+    assert app.store.use_recovery_code(user_id, "no-such-hash") is False
+    assert app.store.use_recovery_code(user_id, "a-code-hash") is True
+    assert app.store.use_recovery_code(user_id, "a-code-hash") is False
+    assert app.store.mfa_status(user_id) == (True, 0)
