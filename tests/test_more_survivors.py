@@ -6,6 +6,7 @@ on a rarely taken branch, an instant at exactly a boundary, a store write that m
 earlier samples' survivors are in tests/test_survivors.py."""
 
 import logging
+from types import SimpleNamespace
 
 import pyotp
 import pytest
@@ -13,7 +14,9 @@ import pytest
 from support import (
     OTHER_KEY, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
 )
+from support.webauthn_authenticator import SoftAuthenticator, from_b64url
 from wsgi_auth.features.mfa import totp
+from wsgi_auth.features.passkeys import webauthn
 
 
 @pytest.fixture(autouse=True)
@@ -98,3 +101,39 @@ def test_a_recovery_code_spent_without_an_event_is_spent_once_and_a_missing_one_
     assert app.store.use_recovery_code(user_id, "a-code-hash") is True
     assert app.store.use_recovery_code(user_id, "a-code-hash") is False
     assert app.store.mfa_status(user_id) == (True, 0)
+
+
+# -- passkeys --------------------------------------------------------------------------------------------
+
+
+def add_passkey(client, origin="https://localhost"):
+    authenticator = SoftAuthenticator(origin)
+    options = client.post("/api/passkeys/options", headers=X_ORIGIN).json["data"]
+    passkey = client.post_json("/api/passkeys", {"credential": authenticator.create(options)}, status=201).json["data"]
+    return authenticator, passkey
+
+
+def test_a_passkey_id_of_nineteen_digits_is_never_looked_up_even_when_one_has_it(app, alice):
+    add_passkey(alice)
+    app.store._execute("UPDATE passkeys SET id = ?", (10**18,))  # 19 digits, and still a 64-bit integer
+    assert_error(alice.delete(f"/api/passkeys/{10**18}", headers=X_ORIGIN, expect_errors=True), 404, "No such passkey")
+    assert_error(alice.delete(f"/api/passkeys/{'9' * 19}", headers=X_ORIGIN, expect_errors=True), 404, "No such passkey")
+    assert [p["id"] for p in alice.get("/api/passkeys").json["data"]] == [10**18]
+
+
+def test_every_passkey_challenge_is_32_random_bytes_and_the_browser_waits_two_minutes(app, alice):
+    add_passkey(alice)
+    made = [alice.post("/api/passkeys/options", headers=X_ORIGIN).json["data"],
+            new_client(app).post_json("/api/authenticate/passkey/options", {}).json["data"],
+            alice.post_json("/api/reauth/passkey/options", {}, headers=X_ORIGIN).json["data"]]  # fmt: skip
+    assert [len(from_b64url(options["challenge"])) for options in made] == [32, 32, 32]
+    assert [options["timeout"] for options in made] == [120_000, 120_000, 120_000]
+
+
+@pytest.mark.parametrize("url, origin", [("http://auth.example.test:80", "http://auth.example.test"),
+                                         ("http://auth.example.test:81", "http://auth.example.test:81"),
+                                         ("https://auth.example.test:443", "https://auth.example.test"),
+                                         ("https://auth.example.test:80", "https://auth.example.test:80")])  # fmt: skip
+def test_the_relying_partys_origin_leaves_out_only_its_schemes_default_port(url, origin):
+    settings = SimpleNamespace(public_url=url, allowed_origins=())
+    assert webauthn.relying_party(settings, {}) == webauthn.RelyingParty("auth.example.test", (origin,))
