@@ -12,7 +12,8 @@ import pyotp
 import pytest
 
 from support import (
-    OTHER_KEY, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
+    COOKIE_NAME, OTHER_KEY, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
+    unverified_claims,
 )
 from support.webauthn_authenticator import SoftAuthenticator, from_b64url
 from wsgi_auth.features.mfa import totp
@@ -137,3 +138,21 @@ def test_every_passkey_challenge_is_32_random_bytes_and_the_browser_waits_two_mi
 def test_the_relying_partys_origin_leaves_out_only_its_schemes_default_port(url, origin):
     settings = SimpleNamespace(public_url=url, allowed_origins=())
     assert webauthn.relying_party(settings, {}) == webauthn.RelyingParty("auth.example.test", (origin,))
+
+
+# -- confirming it is you ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("credential", [{}, {"id": "x", "rawId": "x", "type": "public-key", "response": {}}])
+def test_reauth_with_a_credential_that_is_no_webauthn_answer_is_400_and_no_failed_attempt(app, alice, credential):
+    resp = alice.post_json("/api/reauth", {"credential": credential}, expect_errors=True)
+    assert_error(resp, 400, "credential must be the JSON of the browser's PublicKeyCredential")
+    assert db_rows(app, "SELECT COUNT(*) FROM events WHERE type = 'sign_in_failed'") == [(0,)]
+
+
+def test_the_store_says_whether_a_session_was_there_to_be_made_fresh(app, alice, clock):
+    user_id = app.store.user("alice")["id"]
+    sid = unverified_claims(alice.cookies[COOKIE_NAME])["sid"]
+    assert app.store.reauthenticated(sid, user_id, clock() + 5) is True
+    assert app.store.reauthenticated("no-such-session", user_id, clock() + 5) is False
+    assert app.store.reauthenticated(sid, user_id + 1, clock() + 5) is False  # another account's id: not its session
