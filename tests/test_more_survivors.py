@@ -156,3 +156,61 @@ def test_the_store_says_whether_a_session_was_there_to_be_made_fresh(app, alice,
     assert app.store.reauthenticated(sid, user_id, clock() + 5) is True
     assert app.store.reauthenticated("no-such-session", user_id, clock() + 5) is False
     assert app.store.reauthenticated(sid, user_id + 1, clock() + 5) is False  # another account's id: not its session
+
+
+# -- sessions ----------------------------------------------------------------------------------------------
+
+
+def test_signing_out_at_exactly_the_sessions_end_ends_it_for_every_copy_of_the_token(app, alice, clock):
+    # For LEEWAY seconds past its end a session still signs in (clocks differ between hosts); a logout then
+    # must end it as at any other time: its token, and any copy of it, stops working at once. (The run found
+    # the logout's own delete asking for a session strictly before its end: the copy worked on.)
+    token = alice.cookies[COOKIE_NAME]
+    app.store._execute("UPDATE sessions SET expires_at = ?", (clock() + 5,))
+    clock.advance(5)
+    new_client(app).get("/api/id", headers=cookie(token), status=200)  # a copy of the token, still good
+    alice.delete("/api/authenticate", headers=X_ORIGIN, status=200)
+    assert db_rows(app, "SELECT id FROM sessions") == []
+    assert_error(new_client(app).get("/api/id", headers=cookie(token), expect_errors=True), 401)
+
+
+def test_the_store_ends_no_session_at_exactly_its_end(app, alice, clock):
+    # At its end a session is no longer live (as for the list): ending it then finds nothing, with or without an event.
+    user_id = app.store.user("alice")["id"]
+    sid = unverified_claims(alice.cookies[COOKIE_NAME])["sid"]
+    app.store._execute("UPDATE sessions SET expires_at = ?", (clock() + 5,))
+    assert app.store.end_session(sid, user_id, clock() + 5) is False
+    assert db_rows(app, "SELECT id FROM sessions") == [(sid,)]
+    assert app.store.end_session(sid, user_id, clock() + 4) is True
+
+
+def test_turning_totp_off_says_how_many_other_live_sessions_it_ended(app, alice_on, clock):
+    client, _, codes = alice_on
+    for code in codes[:2]:  # two other sessions; the second one ends now, so one other is live
+        other = new_client(app)
+        other.post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD, "code": code}, status=200)
+    app.store._execute("UPDATE sessions SET expires_at = ? WHERE id = ?", (clock(), _sid(other)))
+    resp = client.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": codes[2]}, headers=X_ORIGIN)
+    assert resp.json["message"] == "Two-factor authentication is off; 1 other session ended"
+
+
+def test_the_purge_keeps_a_session_that_ends_within_the_next_minute(app, alice, clock):
+    token = alice.cookies[COOKIE_NAME]
+    app.store._execute("UPDATE sessions SET expires_at = ?", (clock() + 30,))
+    app.store.purge_sessions_and_links(clock(), 3600)
+    new_client(app).get("/api/id", headers=cookie(token), status=200)
+    assert len(db_rows(app, "SELECT id FROM sessions")) == 1
+
+
+def test_signing_out_everywhere_else_counts_only_the_sessions_still_live(app, alice, clock):
+    others = [new_client(app) for _ in range(2)]
+    for other in others:
+        login(other, "alice")
+    app.store._execute("UPDATE sessions SET expires_at = ? WHERE id = ?", (clock(), _sid(others[1])))  # ends now
+    resp = alice.delete("/api/sessions", headers=X_ORIGIN, status=200)
+    assert resp.json["data"] == {"ended": 1} and resp.json["message"] == "Ended 1 session of yours besides this one"
+    assert db_rows(app, "SELECT detail FROM events WHERE type = 'sessions_ended'") == [("1 other session ended",)]
+
+
+def _sid(client):
+    return unverified_claims(client.cookies[COOKIE_NAME])["sid"]
