@@ -214,3 +214,12 @@ def test_signing_out_everywhere_else_counts_only_the_sessions_still_live(app, al
 
 def _sid(client):
     return unverified_claims(client.cookies[COOKIE_NAME])["sid"]
+
+
+def test_ending_another_session_at_exactly_its_end_is_404_and_records_nothing(app, alice, clock):
+    other = new_client(app)
+    login(other, "alice")
+    app.store._execute("UPDATE sessions SET expires_at = ? WHERE id = ?", (clock(), _sid(other)))  # not listed now
+    assert_error(alice.delete(f"/api/sessions/{_sid(other)}", headers=X_ORIGIN, expect_errors=True), 404)
+    assert db_rows(app, "SELECT COUNT(*) FROM events WHERE type = 'sessions_ended'") == [(0,)]
+    assert len(db_rows(app, "SELECT id FROM sessions")) == 2
