@@ -6,6 +6,10 @@ on a rarely taken branch, an instant at exactly a boundary, a store write that m
 earlier samples' survivors are in tests/test_survivors.py."""
 
 import logging
+import os
+import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import pyotp
@@ -16,6 +20,7 @@ from support import (
     unverified_claims,
 )
 from support.webauthn_authenticator import SoftAuthenticator, from_b64url
+from wsgi_auth import passwords
 from wsgi_auth.features.mfa import totp
 from wsgi_auth.features.passkeys import webauthn
 
@@ -223,3 +228,61 @@ def test_ending_another_session_at_exactly_its_end_is_404_and_records_nothing(ap
     assert_error(alice.delete(f"/api/sessions/{_sid(other)}", headers=X_ORIGIN, expect_errors=True), 404)
     assert db_rows(app, "SELECT COUNT(*) FROM events WHERE type = 'sessions_ended'") == [(0,)]
     assert len(db_rows(app, "SELECT id FROM sessions")) == 2
+
+
+def test_a_signed_in_answer_that_sets_another_cookie_still_carries_the_renewed_session_cookie(make_app, clock):
+    # Linking GitHub starts with a redirect that sets the OAuth browser cookie; past half its life the session
+    # is renewed on that answer too: only a session cookie the handler set itself stands in for the renewal.
+    app = make_app(github_client_id="an-id", github_client_secret="a-secret", reauth_window=3600)  # the sign-in is fresh
+    client = new_client(app)
+    signup(client, "alice")
+    login(client, "alice")
+    clock.advance(3600 / 2 + 1)
+    resp = client.get("/api/oauth/github/start", status=302)
+    names = [header.split("=", 1)[0] for header in resp.headers.getall("Set-Cookie")]
+    assert sorted(names) == sorted([COOKIE_NAME, "wsgi_auth_oauth"])
+
+
+# -- password hashing --------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread CPU priority is Linux's")
+def test_hashes_run_at_nice_10(production_hashing_priority):
+    # The documented priority (passwords.py, SECURITY.md): about a tenth of a signed-in request's CPU share.
+    nice = passwords._on_hashing_thread(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert nice == 10
+
+
+def test_at_most_64_hashes_run_at_once_in_a_process(monkeypatch):
+    monkeypatch.setattr(passwords, "_hashers", None)  # a pool of its own, shut down below
+    running, most, lock, release = [0], [0], threading.Lock(), threading.Event()
+
+    def hash_that_waits():
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(60)
+        with lock:
+            running[0] -= 1
+
+    askers = [threading.Thread(target=passwords._on_hashing_thread, args=(hash_that_waits,)) for _ in range(65)]
+    try:
+        for asker in askers:
+            asker.start()
+        deadline = time.monotonic() + 30
+        while most[0] < 64 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # room for a 65th to start, were there a thread for it
+        assert most[0] == 64
+    finally:
+        release.set()
+        for asker in askers:
+            asker.join(30)
+        passwords._hashers[1].shutdown(wait=True)
+    assert running[0] == 0
+
+
+def test_warming_up_measures_one_check_in_seconds():
+    # The login gate's first guess of a hash's time: one cost-4 check takes milliseconds, never minutes.
+    took = passwords.warm_up(4)
+    assert 0 < took < 30
