@@ -286,3 +286,42 @@ def test_warming_up_measures_one_check_in_seconds():
     # The login gate's first guess of a hash's time: one cost-4 check takes milliseconds, never minutes.
     took = passwords.warm_up(4)
     assert 0 < took < 30
+
+
+def test_requests_that_hash_first_at_the_same_moment_share_one_pool(monkeypatch):
+    made = []
+
+    class CountedPool(passwords.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(passwords, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(passwords, "_hashers", None)
+    askers = [threading.Thread(target=passwords._on_hashing_thread, args=(threading.get_native_id,)) for _ in range(8)]
+    try:
+        with passwords._hashers_lock:  # all of them find no pool, and wait here to make one
+            for asker in askers:
+                asker.start()
+            time.sleep(0.5)
+        for asker in askers:
+            asker.join(30)
+        assert len(made) == 1
+    finally:
+        for pool in made:
+            pool.shutdown(wait=True)
+
+
+# -- throttling --------------------------------------------------------------------------------------------
+
+
+def test_housekeeping_purges_again_exactly_a_minute_after_the_last_purge(app, alice, clock):
+    throttle = app.services.throttle
+    throttle.housekeeping()  # purges now; the next one is due in 60 s
+    app.store._execute("UPDATE sessions SET expires_at = ?", (clock() - 1000,))  # long ended
+    clock.advance(59)
+    throttle.housekeeping()
+    assert len(db_rows(app, "SELECT id FROM sessions")) == 1  # not yet
+    clock.advance(1)
+    throttle.housekeeping()
+    assert db_rows(app, "SELECT id FROM sessions") == []
