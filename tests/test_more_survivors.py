@@ -21,6 +21,7 @@ from support import (
 )
 from support.webauthn_authenticator import SoftAuthenticator, from_b64url
 from wsgi_auth import passwords
+from wsgi_auth import throttle as throttle_module
 from wsgi_auth.features.mfa import totp
 from wsgi_auth.features.passkeys import webauthn
 
@@ -325,3 +326,28 @@ def test_housekeeping_purges_again_exactly_a_minute_after_the_last_purge(app, al
     clock.advance(1)
     throttle.housekeeping()
     assert db_rows(app, "SELECT id FROM sessions") == []
+
+
+def five_attempts_in_flight(app):
+    for _ in range(5):  # their passwords are being checked (or their process died): none settled
+        app.services.throttle.attempt_login("alice", "192.0.2.1")
+
+
+def test_an_attempt_in_flight_for_two_minutes_counts_as_a_failure(app, clock):
+    throttle = app.services.throttle
+    five_attempts_in_flight(app)
+    clock.advance(119)
+    throttle.check_login("alice", "192.0.2.9")  # still being judged: not failures
+    clock.advance(1)
+    with pytest.raises(throttle_module.Throttled):
+        throttle.check_login("alice", "192.0.2.9")  # their process died: five failures
+
+
+def test_an_attempt_behind_five_in_flight_gives_up_at_the_first_look_after_30_seconds(app, monkeypatch):
+    waited = [0.0]
+    fake_time = SimpleNamespace(monotonic=lambda: waited[0], sleep=lambda seconds: waited.__setitem__(0, waited[0] + 1))
+    five_attempts_in_flight(app)
+    monkeypatch.setattr(throttle_module, "time", fake_time)  # each look at those in flight is one second after the last
+    with pytest.raises(throttle_module.Busy):
+        app.services.throttle.attempt_login("alice", "192.0.2.2")
+    assert waited[0] == 31  # the look at 30 s still waited; the next one gave up
