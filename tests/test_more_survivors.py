@@ -351,3 +351,17 @@ def test_an_attempt_behind_five_in_flight_gives_up_at_the_first_look_after_30_se
     with pytest.raises(throttle_module.Busy):
         app.services.throttle.attempt_login("alice", "192.0.2.2")
     assert waited[0] == 31  # the look at 30 s still waited; the next one gave up
+
+
+def test_a_passkey_failure_at_the_address_limit_is_not_counted_so_retry_after_holds(app, clock):
+    throttle = app.services.throttle
+    for _ in range(50):
+        throttle.passkey_login_failed("192.0.2.7")
+        clock.advance(1)
+    with pytest.raises(throttle_module.Throttled) as refused:
+        throttle.check_passkey_login("192.0.2.7")
+    assert refused.value.retry_after == 850  # the oldest failure leaves the 15-minute window then
+    throttle.passkey_login_failed("192.0.2.7")  # one judged meanwhile (it passed the check before the limit)
+    assert db_rows(app, "SELECT COUNT(*) FROM login_failures WHERE address = '192.0.2.7'") == [(50,)]
+    clock.advance(850)
+    throttle.check_passkey_login("192.0.2.7")  # as Retry-After said
