@@ -16,11 +16,11 @@ import pyotp
 import pytest
 
 from support import (
-    COOKIE_NAME, OTHER_KEY, PASSWORD, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
+    COOKIE_NAME, OTHER_KEY, PASSWORD, SECRET_KEY, X_ORIGIN, assert_error, cookie, db_rows, login, new_client, signup, token_of,
     unverified_claims,
 )
 from support.webauthn_authenticator import SoftAuthenticator, from_b64url
-from wsgi_auth import passwords
+from wsgi_auth import passwords, tokens
 from wsgi_auth import throttle as throttle_module
 from wsgi_auth.features.mfa import totp
 from wsgi_auth.features.passkeys import webauthn
@@ -365,3 +365,17 @@ def test_a_passkey_failure_at_the_address_limit_is_not_counted_so_retry_after_ho
     assert db_rows(app, "SELECT COUNT(*) FROM login_failures WHERE address = '192.0.2.7'") == [(50,)]
     clock.advance(850)
     throttle.check_passkey_login("192.0.2.7")  # as Retry-After said
+
+
+# -- tokens ------------------------------------------------------------------------------------------------
+
+
+def test_a_token_a_few_seconds_past_its_exp_by_the_real_clock_is_within_the_leeway():
+    # exp is checked by check_times alone, with the 10 s leeway, on every request; never by PyJWT on the
+    # first read (with no leeway, and against the real clock whatever the app's clock says).
+    now = time.time()
+    key = SECRET_KEY.encode()
+    token, _ = tokens.issue({"uid": "alice", "id": 1}, 0, key, 3600, now, sid="a-session-id", expires_at=int(now) - 3)
+    assert tokens.Verifier((key,)).verify(token, now)["exp"] == int(now) - 3
+    with pytest.raises(tokens.InvalidToken):
+        tokens.Verifier((key,)).verify(token, now + 10)
