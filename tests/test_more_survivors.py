@@ -2,8 +2,10 @@
 22: tools/mutate.py run over every mutation site of throttle.py, tokens.py, passwords.py,
 middleware/token_required.py and the passkeys, mfa, sessions and reauth features, not a sample).
 Each test fails when the one comparison, number or condition it is about is changed: a status code
-on a rarely taken branch, an instant at exactly a boundary, a store write that must refuse. The
-earlier samples' survivors are in tests/test_survivors.py."""
+on a rarely taken branch, an instant at exactly a boundary, a store write that must refuse. One
+survivor showed a bug, fixed with its test: a logout within the leeway past its session's end left the
+session signing in for up to 10 s (features/sessions/lifecycle.py). The earlier samples' survivors are
+in tests/test_survivors.py."""
 
 import logging
 import os
