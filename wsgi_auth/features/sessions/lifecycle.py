@@ -90,8 +90,8 @@ class Sessions:
     def end(self, user_id: int | None = None, sid: str | None = None) -> Header:
         """The cookie that clears the session cookie (same name and attributes, empty, ``Max-Age=0``);
         given ``user_id`` and ``sid``, first end that session (logout)."""
-        if sid is not None:
-            self.store.end_session(sid, user_id, self.clock())
+        if sid is not None:  # ended while its token still signs in: within the leeway past its end too
+            self.store.end_session(sid, user_id, self.clock() - tokens.LEEWAY)
         return self.cookie("", 0)
 
     def end_others(self, user_id: int, keep_sid: str, asked_by: events.Event | None = None) -> int:
