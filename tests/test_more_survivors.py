@@ -182,6 +182,19 @@ def test_signing_out_at_exactly_the_sessions_end_ends_it_for_every_copy_of_the_t
     assert_error(new_client(app).get("/api/id", headers=cookie(token), expect_errors=True), 401)
 
 
+def test_ending_your_own_session_by_its_id_at_exactly_its_end_ends_it_for_every_copy_of_the_token(app, alice, clock):
+    # DELETE /api/sessions/<your own id> is a logout: within the token's leeway past the session's end it must
+    # end the session too (it answered 404 and the copy worked on for up to LEEWAY seconds).
+    token = alice.cookies[COOKIE_NAME]
+    sid = unverified_claims(token)["sid"]
+    app.store._execute("UPDATE sessions SET expires_at = ?", (clock() + 5,))
+    clock.advance(5)
+    new_client(app).get("/api/id", headers=cookie(token), status=200)  # a copy of the token, still good
+    alice.delete(f"/api/sessions/{sid}", headers=X_ORIGIN, status=204)
+    assert db_rows(app, "SELECT id FROM sessions") == []
+    assert_error(new_client(app).get("/api/id", headers=cookie(token), expect_errors=True), 401)
+
+
 def test_the_store_ends_no_session_at_exactly_its_end(app, alice, clock):
     # At its end a session is no longer live (as for the list): ending it then finds nothing, with or without an event.
     user_id = app.store.user("alice")["id"]

@@ -40,13 +40,14 @@ def list_(request: Request, services) -> Response:
 def end_one(request: Request, services) -> Response:
     """One of your live sessions; your own is a logout (the cookie is cleared too)."""
     sid = request.params["id"]
-    # Ending another browser's session is recorded; ending your own is a logout, which is not.
-    event = None if sid == request.claims["sid"] else events.of(request, "sessions_ended", events.ended(1, ""))
+    response = Response.no_content()
+    if sid == request.claims["sid"]:  # your own: a logout, which is not recorded (ended within the token's leeway too)
+        response.headers.append(services.sessions.end(request.user["id"], sid))
+        return response
+    # Ending another browser's session is recorded.
+    event = events.of(request, "sessions_ended", events.ended(1, ""))
     if not SESSION_ID.fullmatch(sid) or not services.store.end_session(sid, request.user["id"], services.clock(), event):
         raise HTTPError(404, NO_SESSION)  # another user's session is "no such session" too
-    response = Response.no_content()
-    if sid == request.claims["sid"]:
-        response.headers.append(services.sessions.end())
     return response
 
 
