@@ -57,7 +57,7 @@ TARGETS = {
         "tests/test_statement_survivors.py", "tests/test_more_survivors.py"],
     "wsgi_auth/middleware/token_required.py": ["tests/test_sessions.py", "tests/test_survivors.py",
         "tests/test_tokens.py", "tests/test_remember_me.py", "tests/test_statement_survivors.py",
-        "tests/test_routing.py", "tests/test_fresh_sign_in.py", "tests/test_admin.py"],
+        "tests/test_routing.py", "tests/test_fresh_sign_in.py", "tests/test_admin.py", "tests/test_more_survivors.py"],
     "wsgi_auth/tokens.py": ["tests/test_tokens.py", "tests/test_token_signature.py", "tests/test_survivors.py",
         "tests/test_statement_survivors.py", "tests/test_more_survivors.py"],
     "wsgi_auth/features/mfa/second_factor.py": ["tests/test_totp.py", "tests/test_survivors.py",
