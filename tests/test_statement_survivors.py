@@ -141,3 +141,17 @@ def test_an_email_verification_link_past_its_end_is_purged(app, alice, clock):
     assert len(app.store.dump("email_verifications")) == 1  # not expired yet
     purge_after(app, clock, 100)
     assert app.store.dump("email_verifications") == []
+
+
+# -- the full statement run (every site of ``--kinds return,call``) ------------------------------------------
+
+
+def test_turning_totp_off_with_the_password_and_a_code_makes_the_session_fresh(app, alice, clock):
+    """features/mfa/handlers.py disable_totp: ``reauthenticated``. The right password and a code are a proof
+    of who the user is, as for a TOTP setup: a change that needs a fresh sign-in is allowed after it."""
+    secret = totp_on(alice, clock)
+    clock.advance(app.settings.reauth_window * 2)
+    alice.post("/api/passkeys/options", headers=X_ORIGIN, status=403)  # stale: the login was long ago
+    alice.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": pyotp.TOTP(secret).at(clock())},
+                      headers=X_ORIGIN, status=200)  # fmt: skip
+    alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200)
