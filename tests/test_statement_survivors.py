@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 
-from support import PASSWORD, X_ORIGIN, assert_error, login, new_client, signup
+from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, signup
 from support.webauthn_authenticator import SoftAuthenticator
 from wsgi_auth import throttle
 
@@ -155,3 +155,36 @@ def test_turning_totp_off_with_the_password_and_a_code_makes_the_session_fresh(a
     alice.delete_json("/api/mfa/totp", {"current_password": PASSWORD, "code": pyotp.TOTP(secret).at(clock())},
                       headers=X_ORIGIN, status=200)  # fmt: skip
     alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200)
+
+
+def oauth_account_with_totp(app, clock):
+    """An account as an OAuth sign-up makes it (no password), signed in just now, with TOTP on; and its secret."""
+    from wsgi_auth import tokens
+
+    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
+                                               "octocat", clock())  # fmt: skip
+    now = clock()
+    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
+    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
+    browser = new_client(app, HTTP_COOKIE=f"{COOKIE_NAME}={token}")
+    secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
+    browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
+    clock.advance(30)
+    return browser, secret
+
+
+def test_a_wrong_code_to_turn_totp_off_without_a_password_is_a_failed_login(app, clock, monkeypatch):
+    """features/mfa/handlers.py disable_totp: ``login_failed`` for an account with no password (the code is
+    its login attempt). Each wrong code is a failure at once: after five, the right code is 429. Left in
+    flight instead, the attempts would make the sixth wait for them and give up (503)."""
+    monkeypatch.setattr(throttle, "IN_FLIGHT_WAIT", 0)  # a wait that gives up at once
+    browser, secret = oauth_account_with_totp(app, clock)
+    right = pyotp.TOTP(secret).at(clock())
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(throttle.MAX_FAILURES_PER_UID):
+        resp = browser.delete_json("/api/mfa/totp", {"code": wrong}, headers=X_ORIGIN, expect_errors=True)
+        assert_error(resp, 403, "code is wrong or was already used")
+    resp = browser.delete_json("/api/mfa/totp", {"code": right}, headers=X_ORIGIN, expect_errors=True)
+    assert_error(resp, 429)
+    assert resp.json["message"].startswith("Too many failed logins for this user id"), resp.json
+    assert browser.get("/api/mfa").json["data"]["totp"] is True
