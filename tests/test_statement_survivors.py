@@ -7,12 +7,13 @@ their end: the database must not grow with traffic (tests/ops/test_purge.py pins
 
 import hashlib
 import logging
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 import pytest
 
-from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, signup
+from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, logout, new_client, signup
 from support.webauthn_authenticator import SoftAuthenticator
 from wsgi_auth import throttle
 
@@ -188,3 +189,51 @@ def test_a_wrong_code_to_turn_totp_off_without_a_password_is_a_failed_login(app,
     assert_error(resp, 429)
     assert resp.json["message"].startswith("Too many failed logins for this user id"), resp.json
     assert browser.get("/api/mfa").json["data"]["totp"] is True
+
+
+def oauth_lines(caplog, level=logging.INFO) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "wsgi_auth.oauth" and r.levelno == level]
+
+
+def github_start(browser) -> str:
+    """The state of a GitHub sign-in the browser starts (its binding cookie stays in the jar)."""
+    location = browser.get("/api/oauth/github/start", status=302).headers["Location"]
+    return parse_qs(urlsplit(location).query)["state"][0]
+
+
+def test_an_oauth_start_the_provider_cannot_serve_is_logged_with_the_provider_and_why(make_app, caplog):
+    """features/oauth/handlers.py ``start``: the browser gets the generic "could not be reached" page; the
+    warning names the provider and why (here its discovery document, on a port nobody listens on)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    app = make_app(oidc_issuer=f"http://localhost:{port}", oidc_client_id="client", oidc_client_secret="secret")
+    with caplog.at_level(logging.INFO, logger="wsgi_auth"):
+        resp = new_client(app).get("/api/oauth/oidc/start", status=400)
+    assert resp.headers["Content-Type"].startswith("text/html")
+    assert oauth_lines(caplog, logging.WARNING) == ["oauth oidc start failed: unreachable: discovery: ConnectionError"]
+
+
+def test_an_oauth_callback_with_an_unknown_state_is_logged(make_app, caplog):
+    """features/oauth/handlers.py ``callback``: a state that no pending sign-in of this browser has (a replay,
+    another browser's link) gets the generic page; the line says which check refused it."""
+    app = make_app(github_client_id="client", github_client_secret="secret" * 4)
+    browser = new_client(app)
+    state = github_start(browser)
+    with caplog.at_level(logging.INFO, logger="wsgi_auth"):
+        new_client(app).get(f"/api/oauth/github/callback?code=c&state={state}", status=400)  # not its browser
+    assert oauth_lines(caplog) == ["oauth github callback refused: unknown, used, expired or another browser's state"]
+
+
+def test_a_linking_callback_after_the_account_signed_out_is_logged(make_app, caplog):
+    """features/oauth/handlers.py ``callback``: linking started signed in and come back signed out is refused
+    with the generic page; the line says why."""
+    app = make_app(github_client_id="client", github_client_secret="secret" * 4)
+    browser = new_client(app)
+    signup(browser, "alice")
+    login(browser, "alice")
+    state = github_start(browser)
+    logout(browser)
+    with caplog.at_level(logging.INFO, logger="wsgi_auth"):
+        browser.get(f"/api/oauth/github/callback?code=c&state={state}", status=400)
+    assert oauth_lines(caplog) == ["oauth github callback refused: the account that started linking is no longer signed in"]
