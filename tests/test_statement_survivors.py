@@ -237,3 +237,69 @@ def test_a_linking_callback_after_the_account_signed_out_is_logged(make_app, cap
     with caplog.at_level(logging.INFO, logger="wsgi_auth"):
         browser.get(f"/api/oauth/github/callback?code=c&state={state}", status=400)
     assert oauth_lines(caplog) == ["oauth github callback refused: the account that started linking is no longer signed in"]
+
+
+def lines_of(caplog, logger: str) -> list[str]:
+    """What ``logger`` said at INFO and above since the last ``caplog.clear()``."""
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno >= logging.INFO]
+
+
+def junk(credential: dict) -> dict:
+    """A credential whose client data is not base64url: the library cannot parse it."""
+    return {**credential, "response": {**credential["response"], "clientDataJSON": "%%%"}}
+
+
+def with_a_passkey(client) -> SoftAuthenticator:
+    authenticator = SoftAuthenticator(ORIGIN)
+    options = client.post("/api/passkeys/options", headers=X_ORIGIN, status=200).json["data"]
+    client.post_json("/api/passkeys", {"credential": authenticator.create(options)}, status=201)
+    return authenticator
+
+
+def test_refused_passkey_registrations_are_logged_with_why(alice, caplog):
+    """features/passkeys/handlers.py ``register``: an answer that cannot be parsed (400) and one made for
+    another site (400) each leave one line naming the account and the library's reason."""
+    caplog.set_level(logging.INFO, logger="wsgi_auth")
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200).json["data"]
+    good = SoftAuthenticator(ORIGIN).create(options)
+    alice.post_json("/api/passkeys", {"credential": junk(good)}, status=400)
+    [line] = lines_of(caplog, "wsgi_auth.passkeys")
+    assert line.startswith("passkey registration for alice refused: "), line
+    caplog.clear()
+    options = alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200).json["data"]
+    alice.post_json("/api/passkeys", {"credential": SoftAuthenticator("https://evil.example").create(options)},
+                    status=400)  # fmt: skip
+    [line] = lines_of(caplog, "wsgi_auth.passkeys")
+    assert line.startswith("passkey registration for alice refused: "), line
+
+
+def test_refused_passkey_logins_are_logged_with_why(app, alice, caplog):
+    """features/passkeys/handlers.py ``login``: an answer that cannot be parsed (400) and a replayed one
+    (401) each leave one line saying why; the browser gets only the generic refusal."""
+    authenticator = with_a_passkey(alice)
+    options = new_client(app).post_json("/api/authenticate/passkey/options", {}, status=200).json["data"]
+    good = authenticator.get(options)
+    caplog.set_level(logging.INFO, logger="wsgi_auth")
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": junk(good)}, status=400)
+    [line] = lines_of(caplog, "wsgi_auth.passkeys")
+    assert line.startswith("passkey login refused: "), line
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": good}, status=200)
+    caplog.clear()
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": good}, status=401)
+    assert lines_of(caplog, "wsgi_auth.passkeys") == ["passkey login refused: unknown, used or expired challenge"]
+
+
+def test_refused_passkey_reauthentications_are_logged_with_why(alice, caplog):
+    """features/reauth/handlers.py ``_with_passkey``: an answer that cannot be parsed (400) and a replayed
+    one (403) each leave one line naming the account and why."""
+    authenticator = with_a_passkey(alice)
+    good = authenticator.get(alice.post_json("/api/reauth/passkey/options", {}, status=200).json["data"])
+    caplog.set_level(logging.INFO, logger="wsgi_auth")
+    alice.post_json("/api/reauth", {"credential": junk(good)}, status=400)
+    [line] = lines_of(caplog, "wsgi_auth.reauth")
+    assert line.startswith("passkey re-authentication of alice refused: "), line
+    alice.post_json("/api/reauth", {"credential": good}, status=200)
+    caplog.clear()
+    alice.post_json("/api/reauth", {"credential": good}, status=403)
+    assert lines_of(caplog, "wsgi_auth.reauth") == [
+        "passkey re-authentication of alice refused: unknown, used or expired challenge, or another account's"]
