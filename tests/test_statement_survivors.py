@@ -303,3 +303,59 @@ def test_refused_passkey_reauthentications_are_logged_with_why(alice, caplog):
     alice.post_json("/api/reauth", {"credential": good}, status=403)
     assert lines_of(caplog, "wsgi_auth.reauth") == [
         "passkey re-authentication of alice refused: unknown, used or expired challenge, or another account's"]
+
+
+# -- the purge rides on every counted request, each on its own -----------------------------------------------
+
+
+def _password_login(app, authenticator, options):
+    login(new_client(app), "alice")
+
+
+def _signup(app, authenticator, options):
+    signup(new_client(app), "bob")
+
+
+def _bad_reset_link(app, authenticator, options):
+    new_client(app).post_json("/api/password-reset/confirm", {"token": "not-a-link", "password": "whatever it is"},
+                              status=400)  # fmt: skip
+
+
+def _reset_request(app, authenticator, options):
+    new_client(app).post_json("/api/password-reset", {"uid": "alice"}, status=202)
+
+
+def _passkey_options(app, authenticator, options):
+    new_client(app).post_json("/api/authenticate/passkey/options", {}, status=200)
+
+
+def _passkey_login(app, authenticator, options):
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": authenticator.get(options)}, status=200)
+
+
+def _refused_passkey_login(app, authenticator, options):
+    stranger = authenticator.stranger  # made, never registered
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": stranger.get(options)}, status=401)
+
+
+@pytest.mark.parametrize("request_", [_password_login, _signup, _bad_reset_link, _reset_request, _passkey_options,
+                                      _passkey_login, _refused_passkey_login], ids=lambda f: f.__name__.strip("_"))
+def test_the_purge_rides_on_each_kind_of_counted_request(make_app, smtp, clock, request_):
+    """throttle.py: ``housekeeping`` in ``login_succeeded``, ``_count`` (a signup), ``count_failure`` (a bad
+    reset link), ``attempt_reset``, ``attempt_passkey_options``, ``passkey_login_failed``; and
+    features/passkeys/handlers.py ``login``. Each of these requests alone, a minute after the last purge,
+    purges: a signup row past its hour is gone after it (a flood of any one kind keeps the tables bounded)."""
+    app = make_app(smtp_url=smtp.url(), public_url=ORIGIN)
+    started = clock()
+    alice = new_client(app)
+    signup(alice, "alice")
+    login(alice, "alice")
+    authenticator = with_a_passkey(alice)
+    authenticator.stranger = SoftAuthenticator(ORIGIN)
+    authenticator.stranger.create(alice.post("/api/passkeys/options", headers=X_ORIGIN, status=200).json["data"])
+    clock.advance(throttle.SIGNUP_WINDOW - 30)  # alice's signup is still inside its window...
+    options = new_client(app).post_json("/api/authenticate/passkey/options", {}, status=200).json["data"]  # ...purge
+    clock.advance(throttle.PURGE_INTERVAL + 31)  # now it is out of it, and the next purge may run
+    assert [row for row in app.store.dump("signups") if float(row["at"]) <= started]
+    request_(app, authenticator, options)
+    assert [row for row in app.store.dump("signups") if float(row["at"]) <= started] == []
