@@ -359,3 +359,19 @@ def test_the_purge_rides_on_each_kind_of_counted_request(make_app, smtp, clock, 
     assert [row for row in app.store.dump("signups") if float(row["at"]) <= started]
     request_(app, authenticator, options)
     assert [row for row in app.store.dump("signups") if float(row["at"]) <= started] == []
+
+
+def test_a_recovery_code_spent_without_an_event_is_true_once(app, alice, clock):
+    """features/mfa/queries.py ``use_recovery_code`` with no event to record (its default; every handler
+    passes one): True for an unused code of the account, then False. A store default no handler uses,
+    pinned all the same."""
+    from wsgi_auth.features.mfa import totp
+
+    secret = alice.post_json("/api/mfa/totp", {"current_password": PASSWORD}, status=200).json["data"]["secret"]
+    codes = alice.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())},
+                            status=200).json["data"]["recovery_codes"]  # fmt: skip
+    user_id = app.store.user("alice")["id"]
+    code_hash = totp.recovery_hash(user_id, totp.as_recovery_code(codes[0]))
+    assert app.store.use_recovery_code(user_id, code_hash) is True
+    assert app.store.use_recovery_code(user_id, code_hash) is False
+    assert alice.get("/api/mfa").json["data"]["recovery_codes_left"] == len(codes) - 1
