@@ -375,3 +375,14 @@ def test_a_recovery_code_spent_without_an_event_is_true_once(app, alice, clock):
     assert app.store.use_recovery_code(user_id, code_hash) is True
     assert app.store.use_recovery_code(user_id, code_hash) is False
     assert alice.get("/api/mfa").json["data"]["recovery_codes_left"] == len(codes) - 1
+
+
+@pytest.mark.parametrize("body, content_type, status", [(b"", "application/json", 400), (b"[]", "application/json", 400),
+                                                        (b"{}", "text/plain", 415)])  # fmt: skip
+def test_reauth_passkey_options_refuse_a_body_that_is_not_a_json_object(alice, body, content_type, status):
+    """features/reauth/handlers.py ``passkey_options``: ``read_json_object``. Nothing in the body is needed,
+    but bad input gets a clear 400 or 415, as at every other route that takes a body."""
+    with_a_passkey(alice)
+    resp = alice.post("/api/reauth/passkey/options", body, headers={**X_ORIGIN, "Content-Type": content_type},
+                      expect_errors=True)  # fmt: skip
+    assert_error(resp, status)
