@@ -157,6 +157,20 @@ def test_a_linking_callback_for_a_deleted_account_is_400(github_app):
     assert identities(github_app) == []
 
 
+
+def test_a_sign_up_whose_every_uid_is_taken_gets_the_failure_page_and_makes_no_account(github_app):
+    """features/oauth/handlers.py ``callback``: a new account's uid is the provider's login, then a hundred with
+    a number; with every one of them taken, no account is made and the browser gets the failure page, not a
+    500 (found by the full statement run, ``tools/mutate.py --kinds return,call``)."""
+    for uid in oauth.uid_candidates("octocat"):
+        assert github_app.store.create_user(uid, "Someone", None, "", 0.0) is not None
+    users = len(github_app.store.dump("users"))
+    browser = new_client(github_app)
+    resp = browser.get(provider_round_trip(browser, "github", "octocat"), status=400)
+    assert_failure_page(resp, oauth.REASONS[oauth.ACCOUNT])
+    assert COOKIE_NAME not in resp.headers.get("Set-Cookie", "")
+    assert len(github_app.store.dump("users")) == users and identities(github_app) == []
+
 # -- cached discovery and JWKS at exactly their expiry ---------------------------------------------------
 
 
