@@ -171,6 +171,15 @@ def test_a_sign_up_whose_every_uid_is_taken_gets_the_failure_page_and_makes_no_a
     assert COOKIE_NAME not in resp.headers.get("Set-Cookie", "")
     assert len(github_app.store.dump("users")) == users and identities(github_app) == []
 
+
+def test_a_provider_document_answered_with_an_error_status_is_refused_whatever_its_body(hostile):
+    """features/oauth/providers.py ``_get_json``: ``raise_for_status``. A 404 (or 500) is not the document
+    asked for, even with a JSON body: refused (``provider``), with the status in the detail for the log."""
+    with pytest.raises(ProviderError) as raised:
+        oauth._get_json(f"{hostile.url}/no-such-document", "userinfo")  # the stand-in answers 404 with JSON
+    assert raised.value.reason == oauth.PROVIDER
+    assert "404" in raised.value.detail, raised.value.detail
+
 # -- cached discovery and JWKS at exactly their expiry ---------------------------------------------------
 
 
