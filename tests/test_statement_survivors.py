@@ -386,3 +386,15 @@ def test_reauth_passkey_options_refuse_a_body_that_is_not_a_json_object(alice, b
     resp = alice.post("/api/reauth/passkey/options", body, headers={**X_ORIGIN, "Content-Type": content_type},
                       expect_errors=True)  # fmt: skip
     assert_error(resp, status)
+
+
+def test_reset_requests_past_their_window_are_purged(app, clock):
+    """features/sessions/queries.py ``purge_sessions_and_links``: ``DELETE FROM reset_requests WHERE at <= ?``.
+    A request for a reset link is counted for an hour; past it, the next purge deletes its row (whether
+    or not the uid has an account: the table must not grow with such requests)."""
+    now = clock()
+    assert app.store.reserve_reset_request("nobody", "192.0.2.1", now, now - throttle.RESET_WINDOW, (3, 20), None) is None
+    purge_after(app, clock, 0)
+    assert len(app.store.dump("reset_requests")) == 1  # inside its hour
+    purge_after(app, clock, throttle.RESET_WINDOW)
+    assert app.store.dump("reset_requests") == []
