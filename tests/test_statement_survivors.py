@@ -398,3 +398,12 @@ def test_reset_requests_past_their_window_are_purged(app, clock):
     assert len(app.store.dump("reset_requests")) == 1  # inside its hour
     purge_after(app, clock, throttle.RESET_WINDOW)
     assert app.store.dump("reset_requests") == []
+
+
+def test_a_providers_text_that_is_not_storable_as_utf8_is_dropped():
+    """features/oauth/providers.py ``_text``: a name or login with a lone surrogate (valid JSON, ``"\\ud800"``)
+    cannot be stored as UTF-8 or shown: it is dropped like one with a control character."""
+    from wsgi_auth.features.oauth import providers
+
+    assert providers._text("Octo\ud800Cat") is None
+    assert providers._text("Octo Cat") == "Octo Cat"
