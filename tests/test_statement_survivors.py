@@ -407,3 +407,51 @@ def test_a_providers_text_that_is_not_storable_as_utf8_is_dropped():
 
     assert providers._text("Octo\ud800Cat") is None
     assert providers._text("Octo Cat") == "Octo Cat"
+
+
+def another_answer_recorded_in_between(store):
+    """Wrap ``store.passkey_owner`` so that, right after the first read, another answer of the same passkey
+    is recorded (its counter moves on): the race two answers of one passkey at once can run into."""
+    original = store.passkey_owner
+    raced = []
+
+    def read_then_race(*args):
+        owner = original(*args)
+        if owner is not None and not raced:
+            raced.append(owner)
+            assert store.passkey_used(owner.passkey_id, owner.sign_count, owner.sign_count + 5, 0)
+        return owner
+
+    store.passkey_owner = read_then_race
+    return raced
+
+
+def test_a_passkey_login_whose_counter_moved_meanwhile_is_refused(app, alice):
+    """features/passkeys/handlers.py ``login``: ``refuse`` when ``passkey_used`` finds the counter it read
+    has moved (another answer of the passkey was recorded in between): 401, and no session."""
+    authenticator = with_a_passkey(alice)
+    options = new_client(app).post_json("/api/authenticate/passkey/options", {}, status=200).json["data"]
+    raced = another_answer_recorded_in_between(app.store)
+    try:
+        resp = new_client(app).post_json("/api/authenticate/passkey", {"credential": authenticator.get(options)},
+                                         expect_errors=True)  # fmt: skip
+    finally:
+        del app.store.passkey_owner
+    assert raced
+    assert_error(resp, 401, "Passkey sign-in failed: this passkey is not registered here or its answer does not check out")
+    assert COOKIE_NAME not in resp.headers.get("Set-Cookie", "")
+
+
+def test_a_passkey_reauthentication_whose_counter_moved_meanwhile_is_refused(app, alice, clock):
+    """features/reauth/handlers.py ``_with_passkey``: the same race is 403, and the session stays stale."""
+    authenticator = with_a_passkey(alice)
+    clock.advance(app.settings.reauth_window * 2)
+    options = alice.post_json("/api/reauth/passkey/options", {}, status=200).json["data"]
+    raced = another_answer_recorded_in_between(app.store)
+    try:
+        resp = alice.post_json("/api/reauth", {"credential": authenticator.get(options)}, expect_errors=True)
+    finally:
+        del app.store.passkey_owner
+    assert raced
+    assert_error(resp, 403)
+    alice.post("/api/passkeys/options", headers=X_ORIGIN, status=403)  # still stale
