@@ -455,3 +455,14 @@ def test_a_passkey_reauthentication_whose_counter_moved_meanwhile_is_refused(app
     assert raced
     assert_error(resp, 403)
     alice.post("/api/passkeys/options", headers=X_ORIGIN, status=403)  # still stale
+
+
+def test_a_refused_answer_of_a_registered_passkey_is_in_its_owners_activity(app, alice):
+    """features/passkeys/handlers.py ``login``: ``record_event`` in ``refuse`` when the passkey is one of an
+    account's (here its answer is made for another site): the owner sees a failed sign-in, "passkey refused"."""
+    authenticator = with_a_passkey(alice)
+    options = new_client(app).post_json("/api/authenticate/passkey/options", {}, status=200).json["data"]
+    credential = authenticator.get(options, origin="https://evil.example")
+    new_client(app).post_json("/api/authenticate/passkey", {"credential": credential}, status=401)
+    failed = [e for e in alice.get("/api/user/events").json["data"] if e["type"] == "sign_in_failed"]
+    assert [e["detail"] for e in failed] == ["passkey refused"]
