@@ -466,3 +466,21 @@ def test_a_refused_answer_of_a_registered_passkey_is_in_its_owners_activity(app,
     new_client(app).post_json("/api/authenticate/passkey", {"credential": credential}, status=401)
     failed = [e for e in alice.get("/api/user/events").json["data"] if e["type"] == "sign_in_failed"]
     assert [e["detail"] for e in failed] == ["passkey refused"]
+
+
+def test_a_refused_passkey_reauthentication_is_a_failed_login_in_the_owners_activity(app, alice, monkeypatch):
+    """features/reauth/handlers.py ``_failed``: ``record_event`` and ``login_failed``. A passkey that does not
+    confirm it is you (here a replayed answer) is a failed login of the uid at once (four wrong passwords
+    more and even the right one is 429; left in flight, the right one would wait and give up, 503), and
+    its owner sees it in the activity."""
+    monkeypatch.setattr(throttle, "IN_FLIGHT_WAIT", 0)  # a wait that gives up at once
+    authenticator = with_a_passkey(alice)
+    good = authenticator.get(alice.post_json("/api/reauth/passkey/options", {}, status=200).json["data"])
+    alice.post_json("/api/reauth", {"credential": good}, status=200)
+    alice.post_json("/api/reauth", {"credential": good}, status=403)  # replayed
+    failed = [e for e in alice.get("/api/user/events").json["data"] if e["type"] == "sign_in_failed"]
+    assert [e["detail"] for e in failed] == ["a passkey refused to confirm it is you"]
+    for _ in range(throttle.MAX_FAILURES_PER_UID - 1):
+        login(new_client(app), "alice", password="not the password", status=401)
+    resp = login(new_client(app), "alice", status=429)
+    assert resp.json["message"].startswith("Too many failed logins for this user id"), resp.json
