@@ -484,3 +484,18 @@ def test_a_refused_passkey_reauthentication_is_a_failed_login_in_the_owners_acti
         login(new_client(app), "alice", password="not the password", status=401)
     resp = login(new_client(app), "alice", status=429)
     assert resp.json["message"].startswith("Too many failed logins for this user id"), resp.json
+
+
+def test_a_locked_out_uid_changing_its_password_gets_429_at_once_even_while_the_gate_is_full(app, alice):
+    """features/reauth/current_password.py: ``check_login`` before the turn at the login gate. A uid that has
+    failed too often is refused 429 with the wait at once; it does not queue for a hash it would not get
+    (a full gate would answer 503)."""
+    from wsgi_auth.hash_gate import HashGate
+
+    for _ in range(throttle.MAX_FAILURES_PER_UID):
+        login(new_client(app), "alice", password="not the password", status=401)
+    app.services.hash_gate = HashGate(slots=1, max_wait=1, hash_time=5)
+    with app.hash_gate.turn("198.51.100.9"):
+        resp = alice.put_json("/api/user", {"password": "a brand new secret", "current_password": PASSWORD},
+                              headers=X_ORIGIN, expect_errors=True)  # fmt: skip
+    assert_error(resp, 429, message_startswith="Too many failed logins for this user id")
