@@ -499,3 +499,20 @@ def test_a_locked_out_uid_changing_its_password_gets_429_at_once_even_while_the_
         resp = alice.put_json("/api/user", {"password": "a brand new secret", "current_password": PASSWORD},
                               headers=X_ORIGIN, expect_errors=True)  # fmt: skip
     assert_error(resp, 429, message_startswith="Too many failed logins for this user id")
+
+
+def test_a_code_reauthentication_takes_back_its_own_attempt_and_a_wrong_code_is_a_failure(app, clock):
+    """features/reauth/handlers.py ``_with_code`` returns its attempt so that ``confirm`` settles it (left in
+    flight, it turns into a failed login once ``IN_FLIGHT_FOR`` has passed), and a wrong code is ``_failed``:
+    a failed login in the owner's activity. Four wrong codes after a right one still leave room for the
+    right one (five would be 429)."""
+    browser, secret = oauth_account_with_totp(app, clock)
+    browser.post_json("/api/reauth", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
+    clock.advance(throttle.IN_FLIGHT_FOR + 1)
+    right = pyotp.TOTP(secret).at(clock())
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(throttle.MAX_FAILURES_PER_UID - 1):
+        assert_error(browser.post_json("/api/reauth", {"code": wrong}, expect_errors=True), 403)
+    browser.post_json("/api/reauth", {"code": right}, status=200)
+    failed = [e["detail"] for e in browser.get("/api/user/events").json["data"] if e["type"] == "sign_in_failed"]
+    assert failed == ["wrong or used code to confirm it is you"] * (throttle.MAX_FAILURES_PER_UID - 1)
