@@ -516,3 +516,28 @@ def test_a_code_reauthentication_takes_back_its_own_attempt_and_a_wrong_code_is_
     browser.post_json("/api/reauth", {"code": right}, status=200)
     failed = [e["detail"] for e in browser.get("/api/user/events").json["data"] if e["type"] == "sign_in_failed"]
     assert failed == ["wrong or used code to confirm it is you"] * (throttle.MAX_FAILURES_PER_UID - 1)
+
+
+def test_warm_up_makes_the_dummy_hash_first_and_times_one_check(monkeypatch):
+    """passwords.py ``warm_up``: the dummy hash is made before the clock starts, and what is timed is one
+    check of an unknown uid: the login gate's first guess of a hash's time (``create_app``). Without the
+    first the guess would hold two hashes; without the second, none. Each hash here costs one fake second."""
+    from wsgi_auth import passwords
+
+    now = [0.0]
+
+    def costs_a_second(real):
+        def timed(*args):
+            now[0] += 1.0
+            return real(*args)
+        return timed
+
+    monkeypatch.setattr(passwords, "hash_password", costs_a_second(passwords.hash_password))
+    monkeypatch.setattr(passwords, "check_password", costs_a_second(passwords.check_password))
+    monkeypatch.setattr(passwords, "time", type("FakeTime", (), {"perf_counter": staticmethod(lambda: now[0])}))
+    passwords._dummy_hash.cache_clear()
+    try:
+        assert passwords.warm_up(4) == 1.0
+        assert now[0] == 2.0  # the dummy hash, then the one check
+    finally:
+        passwords._dummy_hash.cache_clear()
