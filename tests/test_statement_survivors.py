@@ -541,3 +541,9 @@ def test_warm_up_makes_the_dummy_hash_first_and_times_one_check(monkeypatch):
         assert now[0] == 2.0  # the dummy hash, then the one check
     finally:
         passwords._dummy_hash.cache_clear()
+
+
+def test_api_without_its_slash_goes_past_the_token_check_to_a_404(client):
+    """middleware/token_required.py ``__call__``: a path outside ``/api/`` goes on to the app untouched. Only
+    ``/api`` itself gets there (the static files send on ``/api/...`` and ``/api``): a JSON 404, not a 500."""
+    assert_error(client.get("/api", expect_errors=True), 404)
