@@ -547,3 +547,18 @@ def test_api_without_its_slash_goes_past_the_token_check_to_a_404(client):
     """middleware/token_required.py ``__call__``: a path outside ``/api/`` goes on to the app untouched. Only
     ``/api`` itself gets there (the static files send on ``/api/...`` and ``/api``): a JSON 404, not a 500."""
     assert_error(client.get("/api", expect_errors=True), 404)
+
+
+def test_the_right_password_without_the_code_is_neither_a_failure_nor_left_in_flight(app, alice, clock):
+    """throttle.py ``forget_attempt``: ``forget_login_attempt``. The right password of an account with TOTP,
+    sent without the code, takes back its attempt (the page now asks for the code). Left in flight, it would
+    count as a failed login once ``IN_FLIGHT_FOR`` has passed, and four wrong passwords later the right
+    password and code would be 429."""
+    secret = totp_on(alice, clock)
+    resp = login(new_client(app), "alice", status=401)
+    assert resp.json["data"] == {"mfa_required": True}
+    clock.advance(throttle.IN_FLIGHT_FOR + 1)
+    for _ in range(throttle.MAX_FAILURES_PER_UID - 1):
+        login(new_client(app), "alice", password="not the password", status=401)
+    new_client(app).post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD,
+                                                    "code": pyotp.TOTP(secret).at(clock())}, status=200)  # fmt: skip
