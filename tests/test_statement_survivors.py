@@ -562,3 +562,29 @@ def test_the_right_password_without_the_code_is_neither_a_failure_nor_left_in_fl
         login(new_client(app), "alice", password="not the password", status=401)
     new_client(app).post_json("/api/authenticate", {"uid": "alice", "password": PASSWORD,
                                                     "code": pyotp.TOTP(secret).at(clock())}, status=200)  # fmt: skip
+
+
+def test_a_uid_that_reaches_its_limit_between_the_check_and_the_attempt_gets_429(app, alice, monkeypatch):
+    """throttle.py ``attempt_login``: ``_refuse_login`` when the failures alone reach a limit. ``check_login``
+    refuses first as a rule; this is the race where the uid's fifth failure lands between its read and the
+    attempt's reservation: still 429 with the wait, never a wait for attempts in flight that gives up (503)."""
+    monkeypatch.setattr(throttle, "IN_FLIGHT_WAIT", 0)  # a wait that gives up at once
+    for _ in range(throttle.MAX_FAILURES_PER_UID - 1):
+        login(new_client(app), "alice", password="not the password", status=401)
+    store = app.store
+    original = store.login_refusal
+    raced = []
+
+    def read_then_another_failure(uid_key, address, *rest):
+        refused = original(uid_key, address, *rest)
+        if uid_key == "alice" and not raced:
+            raced.append(refused)
+            now = app.settings.clock()
+            assert store.reserve_login_attempt("alice", "192.0.2.7", now, now - throttle.FAILURE_WINDOW,
+                                               throttle.MAX_FAILURES_PER_UID, throttle.MAX_FAILURES_PER_ADDRESS) is None
+        return refused
+
+    monkeypatch.setattr(store, "login_refusal", read_then_another_failure)
+    resp = login(new_client(app), "alice", status=429)
+    assert raced == [None]
+    assert resp.json["message"].startswith("Too many failed logins for this user id"), resp.json
