@@ -157,6 +157,29 @@ def test_a_linking_callback_for_a_deleted_account_is_400(github_app):
     assert identities(github_app) == []
 
 
+
+def test_a_sign_up_whose_every_uid_is_taken_gets_the_failure_page_and_makes_no_account(github_app):
+    """features/oauth/handlers.py ``callback``: a new account's uid is the provider's login, then a hundred with
+    a number; with every one of them taken, no account is made and the browser gets the failure page, not a
+    500 (found by the full statement run, ``tools/mutate.py --kinds return,call``)."""
+    for uid in oauth.uid_candidates("octocat"):
+        assert github_app.store.create_user(uid, "Someone", None, "", 0.0) is not None
+    users = len(github_app.store.dump("users"))
+    browser = new_client(github_app)
+    resp = browser.get(provider_round_trip(browser, "github", "octocat"), status=400)
+    assert_failure_page(resp, oauth.REASONS[oauth.ACCOUNT])
+    assert COOKIE_NAME not in resp.headers.get("Set-Cookie", "")
+    assert len(github_app.store.dump("users")) == users and identities(github_app) == []
+
+
+def test_a_provider_document_answered_with_an_error_status_is_refused_whatever_its_body(hostile):
+    """features/oauth/providers.py ``_get_json``: ``raise_for_status``. A 404 (or 500) is not the document
+    asked for, even with a JSON body: refused (``provider``), with the status in the detail for the log."""
+    with pytest.raises(ProviderError) as raised:
+        oauth._get_json(f"{hostile.url}/no-such-document", "userinfo")  # the stand-in answers 404 with JSON
+    assert raised.value.reason == oauth.PROVIDER
+    assert "404" in raised.value.detail, raised.value.detail
+
 # -- cached discovery and JWKS at exactly their expiry ---------------------------------------------------
 
 
