@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from support import (
-    COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, reauth, signup, the_cookie, token_of,
+    COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, new_client, passwordless_account, reauth, signup, the_cookie, token_of,
 )
 from support.webauthn_authenticator import UP, SoftAuthenticator, b64url
 from wsgi_auth.http import HTTPError
@@ -183,20 +183,8 @@ def test_totp_setup_with_the_right_current_password_counts_as_reauth(alice, cloc
 # -- an account without a password (made by OAuth) ----------------------------------------------------
 
 
-def oauth_account(app, clock):
-    """An account as an OAuth sign-up makes it (no password), signed in through a session of its own."""
-    from wsgi_auth import tokens
-
-    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
-                                               "octocat", clock())  # fmt: skip
-    now = clock()
-    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
-    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
-    return new_client(app, HTTP_COOKIE=f"{COOKIE_NAME}={token}")
-
-
 def test_an_account_without_a_password_sets_up_totp_while_fresh_and_confirms_with_its_code(app, clock):
-    browser = oauth_account(app, clock)
+    browser = passwordless_account(app)
     secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
     browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
     clock.advance(WINDOW + 30)
@@ -215,7 +203,7 @@ def test_an_account_without_a_password_does_not_confirm_with_a_recovery_code(app
     # and the recovery code is not spent by trying.
     from wsgi_auth.features.mfa.second_factor import TOTP_CODE_RULE
 
-    browser = oauth_account(app, clock)
+    browser = passwordless_account(app)
     secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
     confirmed = browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
     codes = confirmed.json["data"]["recovery_codes"]
@@ -227,7 +215,7 @@ def test_an_account_without_a_password_does_not_confirm_with_a_recovery_code(app
 
 
 def test_an_account_without_a_password_or_app_cannot_confirm_with_a_code(app, clock):
-    browser = oauth_account(app, clock)
+    browser = passwordless_account(app)
     assert_error(browser.post_json("/api/reauth", {"code": "123456"}, expect_errors=True), 400)
     assert_error(browser.post_json("/api/reauth", {"password": "anything at all"}, expect_errors=True), 403)
     clock.advance(WINDOW)
@@ -346,7 +334,7 @@ def test_require_fresh_sign_in_without_a_user_is_401(app):
 def test_an_account_without_a_password_that_sends_one_to_turn_totp_off_is_refused_like_a_wrong_one(app, clock):
     """A ``current_password`` sent by an account that has none is checked, and cannot be right: 403, TOTP stays on
     (the fresh sign-in and the code stand in for a password only when none is sent)."""
-    browser = oauth_account(app, clock)
+    browser = passwordless_account(app)
     secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
     browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
     clock.advance(30)

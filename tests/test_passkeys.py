@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from support import (
-    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, reauth, retry_after, signup,
-    the_cookie,
+    ALLOWED_ORIGINS, COOKIE_NAME, X_ORIGIN, assert_error, db_rows, login, new_client, passwordless_account, reauth,
+    retry_after, signup, the_cookie,
 )
 from support.webauthn_authenticator import AT, UP, SoftAuthenticator, b64url, from_b64url
 
@@ -283,16 +283,8 @@ def test_a_user_handle_of_another_account_is_401(client, alice, make_client):
 
 
 def test_an_account_without_a_password_signs_in_with_a_passkey(app, make_client):
-    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
-                                               "octocat", app.clock())  # as an OAuth sign-up makes it: no password
-    assert made is not None and db_rows(app, "SELECT password_hash FROM users") == [("",)]
-    from wsgi_auth import tokens
-
-    # Signed in as OAuth would sign it in (a session and its token), without a provider in this test.
-    now = app.clock()
-    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
-    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
-    browser = make_client(HTTP_COOKIE=f"{COOKIE_NAME}={token}")
+    browser = passwordless_account(app)  # as an OAuth sign-up makes it and signs it in, without a provider
+    assert db_rows(app, "SELECT password_hash FROM users") == [("",)]  # no password
     authenticator = SoftAuthenticator(ORIGIN)
     register(browser, authenticator)
     resp = passkey_login(make_client(), authenticator)

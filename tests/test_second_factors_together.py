@@ -4,9 +4,8 @@ passkey counts as a way in when the last other way is removed (and is one itself
 
 import pyotp
 
-from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, db_rows, login, signup, the_cookie
+from support import PASSWORD, X_ORIGIN, assert_error, db_rows, login, passwordless_account, signup, the_cookie
 from support.webauthn_authenticator import SoftAuthenticator
-from wsgi_auth import tokens
 
 ORIGIN = "https://localhost"
 CODE_REQUIRED = "Enter the 6-digit code from your authenticator app"
@@ -50,18 +49,8 @@ def test_an_account_with_totp_signs_in_with_its_passkey_alone(client, make_clien
     assert browser.get("/api/id").json["uid"] == "alice"
 
 
-def passwordless_account(app, make_client):
-    """An account as "Sign in with GitHub" makes it (no password, one identity), signed in on a client."""
-    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
-                                               "octocat", app.clock())  # fmt: skip
-    now = app.clock()
-    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
-    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
-    return make_client(HTTP_COOKIE=f"{COOKIE_NAME}={token}")
-
-
 def test_a_passkey_is_a_way_in_when_the_last_linked_identity_goes(app, make_client):
-    browser = passwordless_account(app, make_client)
+    browser = passwordless_account(app)
     [identity] = browser.get("/api/user/identities").json["data"]
     authenticator, passkey_id = add_passkey(browser)
     browser.delete(f"/api/user/identities/{identity['id']}", headers=X_ORIGIN, status=204)  # the passkey stays
@@ -73,7 +62,7 @@ def test_a_passkey_is_a_way_in_when_the_last_linked_identity_goes(app, make_clie
 
 
 def test_a_passwordless_account_with_two_passkeys_can_remove_one(app, make_client):
-    browser = passwordless_account(app, make_client)
+    browser = passwordless_account(app)
     [identity] = browser.get("/api/user/identities").json["data"]
     _, first = add_passkey(browser)
     _, second = add_passkey(browser)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 
-from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, logout, new_client, signup
+from support import COOKIE_NAME, PASSWORD, X_ORIGIN, assert_error, login, logout, new_client, passwordless_account, signup
 from support.webauthn_authenticator import SoftAuthenticator
 from wsgi_auth import throttle
 
@@ -160,14 +160,7 @@ def test_turning_totp_off_with_the_password_and_a_code_makes_the_session_fresh(a
 
 def oauth_account_with_totp(app, clock):
     """An account as an OAuth sign-up makes it (no password), signed in just now, with TOTP on; and its secret."""
-    from wsgi_auth import tokens
-
-    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
-                                               "octocat", clock())  # fmt: skip
-    now = clock()
-    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
-    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
-    browser = new_client(app, HTTP_COOKIE=f"{COOKIE_NAME}={token}")
+    browser = passwordless_account(app)
     secret = browser.post_json("/api/mfa/totp", {}, status=200).json["data"]["secret"]
     browser.post_json("/api/mfa/totp/confirm", {"code": pyotp.TOTP(secret).at(clock())}, status=200)
     clock.advance(30)

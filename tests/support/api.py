@@ -38,6 +38,19 @@ def new_client(app, **extra_environ):
     return webtest.TestApp(app, extra_environ={**OWN_ENVIRON, **extra_environ})
 
 
+def passwordless_account(app):
+    """An account as "Sign in with GitHub" makes it (uid ``octocat``, no password, one identity), signed in on
+    a new client through a session of its own, as OAuth signs it in, with no provider in the test."""
+    from wsgi_auth import tokens
+
+    made = app.store.create_user_with_identity(["octocat"], "Octo Cat", None, "github", "https://github.com", "1",
+                                               "octocat", app.clock())  # fmt: skip
+    now = app.clock()
+    app.store.create_session("oauth-sid", made.user["id"], now, now + 3600, None, "127.0.0.1")
+    token, _ = tokens.issue(made.user, made.token_version, app.settings.secret_key, 3600, now, sid="oauth-sid")
+    return new_client(app, HTTP_COOKIE=f"{COOKIE_NAME}={token}")
+
+
 def assert_no_leaks(resp_or_text, *secrets):
     """No hash, no token, no traceback, none of ``secrets`` in a response body (or a text such as a log)."""
     text = resp_or_text if isinstance(resp_or_text, str) else resp_or_text.body.decode("utf-8", "replace")
