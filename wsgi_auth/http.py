@@ -146,6 +146,13 @@ def own_origin(environ: dict) -> str:
     return f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}".lower()
 
 
+def add_cookies_not_set(headers: list, cookies: list) -> None:
+    """Append to ``headers`` each ``Set-Cookie`` of ``cookies`` for a cookie that ``headers`` does not set
+    already: a renewed session cookie joins an answer, unless the answer sets that cookie itself."""
+    names = {value.partition("=")[0] for name, value in headers if name.lower() == "set-cookie"}
+    headers.extend(cookie for cookie in cookies if cookie[1].partition("=")[0] not in names)
+
+
 def cookie_value(environ: dict, name: str) -> str | None:
     """The first cookie called ``name`` in the ``Cookie`` header (browsers send the most specific first)."""
     header = environ.get("HTTP_COOKIE")

@@ -13,7 +13,7 @@ import logging
 
 from .. import hash_gate, throttle
 from ..features.passkeys import webauthn
-from ..http import REASONS, RENEWAL, HTTPError, Response
+from ..http import REASONS, RENEWAL, HTTPError, Response, add_cookies_not_set
 from ..store import StoreUnavailable
 
 log = logging.getLogger("wsgi_auth")
@@ -77,7 +77,5 @@ class ErrorMiddleware:
                 log.exception("unexpected error in %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
                 error = HTTPError(500, SERVER_ERROR)
             response = error_response(error)
-            renewed = environ.get(RENEWAL) or []
-            cookies = {value.partition("=")[0] for name, value in response.headers if name.lower() == "set-cookie"}
-            response.headers.extend(h for h in renewed if h[1].partition("=")[0] not in cookies)
+            add_cookies_not_set(response.headers, environ.get(RENEWAL) or [])
             return response(environ, start_response)

@@ -18,7 +18,9 @@ from enum import Enum
 from .. import tokens
 from ..features.reauth.fresh_sign_in import require_fresh_sign_in
 from ..features.sessions.lifecycle import limits
-from ..http import CLAIMS, LOG_UID, RENEWAL, SESSION, TOKEN_STATE, USER, HTTPError, Request, cookie_value
+from ..http import (
+    CLAIMS, LOG_UID, RENEWAL, SESSION, TOKEN_STATE, USER, HTTPError, Request, add_cookies_not_set, cookie_value,
+)  # fmt: skip
 from ..roles import ADMIN_ROLE
 from ..tokens import INVALID_TOKEN, MISSING_TOKEN
 
@@ -91,11 +93,9 @@ class TokenRequired:
         if not renewed:
             return self.app(environ, start_response)
         environ[RENEWAL] = renewed  # for an error answer, which ErrorMiddleware writes above this layer
-        prefix = self.cookie_name + "="
 
         def start_with_renewed_cookie(status, headers, exc_info=None):
-            if not any(name.lower() == "set-cookie" and value.startswith(prefix) for name, value in headers):
-                headers.extend(renewed)
+            add_cookies_not_set(headers, renewed)
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_renewed_cookie)
