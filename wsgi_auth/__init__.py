@@ -55,7 +55,8 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_stack(services: Services):
-    """The WSGI application: the router under the layers, in the order a request meets them, outermost first."""
+    """The WSGI application: the router first, then each layer wrapping the one before it, so a request
+    meets them from the last line up (ProxyFix, the access log, CORS, ... the router)."""
     settings = services.settings
     policy = OriginPolicy(settings.allowed_origins)
     app = Router(services)                                              # method + path -> token_required -> handler
