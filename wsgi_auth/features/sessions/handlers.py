@@ -60,4 +60,4 @@ def end_others(request: Request, services) -> Response:
 def end_users(request: Request, services) -> Response:
     """An Admin ends every session of a user (a stolen laptop, a departure): signed out everywhere at once."""
     user = validation.target_user(request, services)
-    return _ended(services.sessions.end_all(user["id"], by_admin=True), f"of {user['uid']}")
+    return _ended(services.sessions.end_all_by_admin(user["id"]), f"of {user['uid']}")

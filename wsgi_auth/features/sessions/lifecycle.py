@@ -46,7 +46,7 @@ class Sessions:
         attributes = f"; Max-Age={max_age}; Path=/; HttpOnly" + ("; Secure" if s.cookie_secure else "")
         return "Set-Cookie", f"{s.cookie_name}={value}{attributes}; SameSite={s.cookie_samesite}"
 
-    def _expiry(self, now: float, started_at: float, remember: bool = False) -> int:
+    def _expiry(self, now: float, started_at: float, remember: bool) -> int:
         """The ``exp`` of a token issued now: the idle limit ahead, never past the session's maximum age."""
         idle, max_age = limits(self.settings, remember)
         return min(int(now) + idle, int(started_at + max_age))
@@ -102,9 +102,10 @@ class Sessions:
 
         return self.store.end_sessions(user_id, self.clock(), keep_sid, event if asked_by is not None else None)
 
-    def end_all(self, user_id: int, by_admin: bool = False) -> int:
-        """End every live session of ``user_id``; how many. ``by_admin``: a ``sessions_ended`` event says so."""
+    def end_all_by_admin(self, user_id: int) -> int:
+        """End every live session of ``user_id`` at an Admin's request; how many. A ``sessions_ended`` event
+        says so (none for 0)."""
         def event(count):
             return events.by_operator("sessions_ended", events.ended(count, "") + " by an Admin") if count else None
 
-        return self.store.end_sessions(user_id, self.clock(), event=event if by_admin else None)
+        return self.store.end_sessions(user_id, self.clock(), event=event)
